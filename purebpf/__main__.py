@@ -1,0 +1,5 @@
+import sys
+
+from purebpf.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``purebpf`` command: one thin module per subcommand."""
