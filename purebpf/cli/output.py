@@ -41,4 +41,4 @@ def table(rows: list[list[str]], header: list[str]) -> list[str]:
     """Left-aligned columns sized to their widest cell."""
     cols = [header, *rows]
     widths = [max(len(str(r[i])) for r in cols) for i in range(len(header))]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in cols]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cols]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from purebpf.asm.instruction import Instruction, encode
 from purebpf.errors import SyscallError, VerifierError, errno_hint
-from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf, bpf_raw
+from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf_raw
 from purebpf.sys.attrs import ProgLoadAttr
 
 LOG_SIZE_START = 1 << 20

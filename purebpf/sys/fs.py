@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from purebpf.errors import NotFoundError, NotSupportedError
@@ -36,7 +36,7 @@ def _mount(fstype: str, target: Path) -> bool:
     return _libc.mount(fstype.encode(), str(target).encode(), fstype.encode(), 0, None) == 0
 
 
-@lru_cache(maxsize=None)
+@cache
 def bpffs() -> Path:
     """The mounted bpffs root, mounting it at /sys/fs/bpf when needed."""
     if _fs_magic(BPFFS) == _BPF_FS_MAGIC or _mount("bpf", BPFFS):
@@ -46,7 +46,7 @@ def bpffs() -> Path:
         f"({os.strerror(ctypes.get_errno())}); run `mount -t bpf bpf {BPFFS}` as root")
 
 
-@lru_cache(maxsize=None)
+@cache
 def tracefs() -> Path:
     """The mounted tracefs root, mounting it at /sys/kernel/tracing when needed."""
     for cand in TRACEFS_CANDIDATES:
