@@ -78,7 +78,8 @@ def test_uprobe_path_attach_point_and_quotes():
 
 
 def test_literals():
-    (probe,) = parse('BEGIN { $a = 0x1F; $b = 1_000_000; $c = 1e3; $d = 010; $e = 100ms; $f = "a\\tb\\x41\\101"; }').probes
+    text = 'BEGIN { $a = 0x1F; $b = 1_000_000; $c = 1e3; $d = 010; $e = 100ms; $f = "a\\tb\\x41\\101"; }'
+    (probe,) = parse(text).probes
     values = [stmt.value.value for stmt in probe.body]
     assert values == [31, 1_000_000, 1000, 8, 100_000_000, "a\tbAA"]
 
