@@ -15,6 +15,7 @@ from purebpf.errors import BPFError
 
 # subcommand name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "trace": ("purebpf.cli.trace", "run a bpftrace program (compiled straight to eBPF)"),
     "features": ("purebpf.cli.features", "what this kernel supports, found by trying"),
     "btf": ("purebpf.cli.btf", "read and render BTF (vmlinux.h)"),
     "prog": ("purebpf.cli.objects", "loaded BPF programs"),
@@ -28,7 +29,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     loaded: set[str] = set()
     for name, (module, help_) in SUBCOMMANDS.items():
-        if only is not None and name != only:
+        if name in sub.choices:  # a module registering several names (prog/map/link) added it
+            continue
+        if only is not None and module != SUBCOMMANDS[only][0]:
             sub.add_parser(name, help=help_)
             continue
         if module in loaded:

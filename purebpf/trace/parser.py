@@ -384,7 +384,7 @@ class Parser:
                 break  # the '/' closing a predicate
             op = self.take()
             right = self.binary(level + 1)
-            left = ast.Binop(op.loc, op.text, left, right)
+            left = ast.Binop(left.loc.join(right.loc), op.text, left, right)
         return left
 
     def unary(self) -> ast.Expr:
@@ -585,20 +585,25 @@ class Parser:
         return ast.Call(name.loc.join(end.loc), name.text, args)
 
     def _field_name(self) -> str:
+        return self._field_token().text
+
+    def _field_token(self) -> Token:
         if self.tok.kind not in ("ident", "int"):
             self.fail("expecting a field name")
-        return self.take().text
+        return self.take()
 
     def postfix(self, expr: ast.Expr) -> ast.Expr:
         while self.tok.kind == "op":
             tok = self.tok
             if tok.text == ".":
                 self.take()
-                expr = ast.FieldAccess(expr.loc.join(tok.loc), expr, self._field_name())
+                name = self._field_token()
+                expr = ast.FieldAccess(expr.loc.join(name.loc), expr, name.text)
             elif tok.text == "->":
                 self.take()
                 deref = ast.Unop(expr.loc, "*", expr)
-                expr = ast.FieldAccess(expr.loc.join(tok.loc), deref, self._field_name())
+                name = self._field_token()
+                expr = ast.FieldAccess(expr.loc.join(name.loc), deref, name.text)
             elif tok.text == "[":
                 self.take()
                 index = self.expr()

@@ -1,0 +1,72 @@
+"""Fields of a tracepoint's record, read from tracefs ``events/CAT/NAME/format``.
+
+A tracepoint program's context is this record; ``args->field`` in bpftrace and
+hand-written programs read fields at these offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from purebpf.errors import NotFoundError
+from purebpf.sys.fs import tracefs
+
+_FIELD = re.compile(r"field:(?P<decl>[^;]+);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);\s*signed:(?P<signed>\d)")
+
+
+@dataclass(frozen=True)
+class TracepointField:
+    name: str
+    c_type: str        # the declaration without the name, e.g. "const char *", "char[16]"
+    offset: int
+    size: int
+    signed: bool
+    data_loc: bool     # ``__data_loc``: a u32 (len << 16 | offset) to a variable-size array
+
+    @property
+    def is_pointer(self) -> bool:
+        return self.c_type.rstrip().endswith("*")
+
+    @property
+    def array_len(self) -> int | None:
+        m = re.search(r"\[(\d+)\]$", self.c_type)
+        return int(m.group(1)) if m else None
+
+
+def parse_format(text: str) -> list[TracepointField]:
+    fields = []
+    for m in _FIELD.finditer(text):
+        decl = m.group("decl").strip()
+        data_loc = decl.startswith("__data_loc")
+        if data_loc:
+            decl = decl[len("__data_loc"):].strip()
+        name_m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*(\[[^\]]*\])?$", decl)
+        if not name_m:
+            continue
+        name, dims = name_m.group(1), name_m.group(2) or ""
+        c_type = (decl[: name_m.start()].strip() + dims).strip()
+        fields.append(TracepointField(name, c_type, int(m.group("off")), int(m.group("size")),
+                                      m.group("signed") == "1", data_loc))
+    return fields
+
+
+def tracepoint_fields(category: str, name: str, *, include_common: bool = False) -> list[TracepointField]:
+    """The record fields of ``category:name`` (without ``common_*`` unless asked)."""
+    path = tracefs() / "events" / category / name / "format"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise NotFoundError(f"tracepoint {category}:{name} does not exist on this kernel ({path})") from None
+    fields = parse_format(text)
+    return fields if include_common else [f for f in fields if not f.name.startswith("common_")]
+
+
+def list_tracepoints() -> list[tuple[str, str]]:
+    """Every (category, name) tracepoint of this kernel."""
+    events = tracefs() / "events"
+    out = []
+    for cat in events.iterdir():
+        if cat.is_dir():
+            out.extend((cat.name, tp.name) for tp in cat.iterdir() if (tp / "format").exists())
+    return sorted(out)

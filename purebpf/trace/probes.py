@@ -1,0 +1,167 @@
+"""Attach points: split ``provider:target:func`` into parts, resolve
+aliases (``t:``, ``k:``), check the shape and expand wildcards.
+
+Probe expansion is the first pass: later passes see one ``ProbeTarget`` per
+concrete attach point (``tracepoint:syscalls:sys_enter_open*`` becomes one
+per matching tracepoint).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from purebpf.trace.location import Diagnostics, Location
+
+PROVIDERS = {
+    "BEGIN": "BEGIN", "begin": "BEGIN", "END": "END", "end": "END",
+    "tracepoint": "tracepoint", "t": "tracepoint",
+    "rawtracepoint": "rawtracepoint", "rt": "rawtracepoint",
+    "kprobe": "kprobe", "k": "kprobe", "kretprobe": "kretprobe", "kr": "kretprobe",
+    "uprobe": "uprobe", "u": "uprobe", "uretprobe": "uretprobe", "ur": "uretprobe",
+    "profile": "profile", "p": "profile", "interval": "interval", "i": "interval",
+    "software": "software", "s": "software", "hardware": "hardware", "h": "hardware",
+    "kfunc": "fentry", "f": "fentry", "fentry": "fentry",
+    "kretfunc": "fexit", "fr": "fexit", "fexit": "fexit",
+}
+TIME_UNITS_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+SOFTWARE_EVENTS = {
+    "cpu-clock": 0, "cpu": 0, "task-clock": 1, "page-faults": 2, "faults": 2, "context-switches": 3,
+    "cs": 3, "cpu-migrations": 4, "minor-faults": 5, "major-faults": 6, "alignment-faults": 7,
+    "emulation-faults": 8, "dummy": 9, "bpf-output": 10,
+}
+HARDWARE_EVENTS = {
+    "cpu-cycles": 0, "cycles": 0, "instructions": 1, "cache-references": 2, "cache-misses": 3,
+    "branch-instructions": 4, "branches": 4, "branch-misses": 5, "bus-cycles": 6,
+    "frontend-stalls": 7, "backend-stalls": 8, "ref-cycles": 9,
+}
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """One concrete attach point."""
+    provider: str          # canonical provider name
+    target: str = ""       # tracepoint category, binary path, time unit, event name
+    func: str = ""         # tracepoint/function name
+    offset: int = 0        # uprobe/kprobe +offset
+    period: int = 0        # interval period (ns) or profile/software/hardware count/frequency
+    freq: bool = False     # profile:hz:N
+
+    @property
+    def name(self) -> str:
+        """The full name bpftrace shows for ``probe``."""
+        if self.provider in ("BEGIN", "END"):
+            return self.provider
+        text = ":".join([self.provider] + [p for p in (self.target, self.func) if p])
+        return text + (f"+{self.offset}" if self.offset else "")
+
+
+class ProbeError(Exception):
+    pass
+
+
+def split_attach_point(raw: str) -> list[str]:
+    """Split on ':' except inside a uprobe path's ``C++::scopes`` (not supported: kept simple)."""
+    return raw.split(":")
+
+
+def parse_attach_point(raw: str) -> ProbeTarget:
+    """Parse one attach point (wildcards left in place); raises ProbeError."""
+    parts = split_attach_point(raw)
+    provider = PROVIDERS.get(parts[0])
+    if provider is None:
+        raise ProbeError(f"Invalid probe type: {parts[0]}")
+    args = parts[1:]
+    if provider in ("BEGIN", "END"):
+        if args:
+            raise ProbeError(f"{provider} probes do not take arguments")
+        return ProbeTarget(provider)
+    if provider in ("tracepoint", "rawtracepoint"):
+        if provider == "rawtracepoint" and len(args) == 1:
+            return ProbeTarget(provider, "", args[0])
+        if len(args) != 2 or not all(args):
+            raise ProbeError(f"{provider} probe type requires 2 arguments, found {len(args)}")
+        return ProbeTarget(provider, args[0], args[1])
+    if provider in ("kprobe", "kretprobe", "fentry", "fexit"):
+        if len(args) == 2:  # module:function
+            args = [args[1]]
+        if len(args) != 1 or not args[0]:
+            raise ProbeError(f"{provider} probe type requires 1 argument")
+        func, offset = _split_offset(args[0])
+        return ProbeTarget(provider, "", func, offset)
+    if provider in ("uprobe", "uretprobe"):
+        if len(args) < 2 or not args[0] or not args[1]:
+            raise ProbeError(f"{provider} probe type requires 2 arguments")
+        func, offset = _split_offset(":".join(args[1:]))
+        return ProbeTarget(provider, args[0], func, offset)
+    if provider in ("interval", "profile"):
+        if len(args) == 1:  # interval:1s / profile:99 (hz)
+            args = _split_unit(args[0], provider)
+        if len(args) != 2:
+            raise ProbeError(f"{provider} probe type requires 2 arguments")
+        unit, count = args
+        value = _int(count, provider)
+        if unit == "hz":
+            return ProbeTarget(provider, "hz", str(value), period=value, freq=True)
+        if unit not in TIME_UNITS_NS:
+            raise ProbeError(f"{provider} unit '{unit}' is not one of: s, ms, us, hz")
+        return ProbeTarget(provider, unit, str(value), period=value * TIME_UNITS_NS[unit])
+    if provider in ("software", "hardware"):
+        table = SOFTWARE_EVENTS if provider == "software" else HARDWARE_EVENTS
+        if not args or args[0] not in table:
+            raise ProbeError(f"{provider}: unknown event '{args[0] if args else ''}' "
+                             f"(one of {', '.join(sorted(table))})")
+        count = _int(args[1], provider) if len(args) > 1 and args[1] else 0
+        return ProbeTarget(provider, args[0], str(count) if count else "", period=count)
+    raise ProbeError(f"Invalid probe type: {parts[0]}")
+
+
+def _int(text: str, provider: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise ProbeError(f"{provider}: invalid count '{text}'") from None
+    if value <= 0:
+        raise ProbeError(f"{provider}: the count must be positive, not {value}")
+    return value
+
+
+def _split_unit(text: str, provider: str) -> list[str]:
+    for unit in ("hz", "ms", "us", "ns", "s"):
+        if text.endswith(unit):
+            return [unit, text[: -len(unit)]]
+    return ["hz" if provider == "profile" else "s", text]
+
+
+def _split_offset(func: str) -> tuple[str, int]:
+    if "+" in func:
+        name, off = func.rsplit("+", 1)
+        try:
+            return name, int(off, 0)
+        except ValueError:
+            raise ProbeError(f"invalid offset '+{off}'") from None
+    return func, 0
+
+
+def has_wildcard(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def expand(targets: list[tuple[ProbeTarget, Location]], diags: Diagnostics, *,
+           tracepoints: list[tuple[str, str]] | None = None) -> list[tuple[ProbeTarget, Location]]:
+    """Replace wildcard targets by every concrete one they match.
+
+    ``tracepoints`` is the list of (category, name) of this kernel; given by
+    the caller so the pass stays testable without tracefs.
+    """
+    out: list[tuple[ProbeTarget, Location]] = []
+    for target, loc in targets:
+        if target.provider == "tracepoint" and (has_wildcard(target.target) or has_wildcard(target.func)):
+            matches = [(c, n) for c, n in (tracepoints or [])
+                       if fnmatch.fnmatchcase(c, target.target) and fnmatch.fnmatchcase(n, target.func)]
+            if not matches:
+                diags.error(f"No probes matched: tracepoint:{target.target}:{target.func}", loc)
+            out.extend((ProbeTarget("tracepoint", c, n), loc) for c, n in sorted(matches))
+        else:
+            out.append((target, loc))
+    return out
