@@ -29,9 +29,32 @@ class TracepointField:
         return self.c_type.rstrip().endswith("*")
 
     @property
+    def int_type(self) -> tuple[int, bool]:
+        """(width in bytes, signed) of an integer field, from its C type when it
+        is a well-known one: syscall records store ``int dfd`` in 8 bytes, but
+        the value is an int."""
+        base = " ".join(w for w in self.c_type.replace("const", "").split() if w != "volatile")
+        known = _C_INTS.get(base)
+        if known is None or known[0] > self.size:
+            return self.size, self.signed
+        return known
+
+    @property
     def array_len(self) -> int | None:
         m = re.search(r"\[(\d+)\]$", self.c_type)
         return int(m.group(1)) if m else None
+
+
+_C_INTS = {
+    "char": (1, True), "signed char": (1, True), "unsigned char": (1, False), "short": (2, True),
+    "unsigned short": (2, False), "int": (4, True), "unsigned int": (4, False), "unsigned": (4, False),
+    "long": (8, True), "unsigned long": (8, False), "long long": (8, True), "unsigned long long": (8, False),
+    "bool": (1, False), "_Bool": (1, False), "pid_t": (4, True), "uid_t": (4, False), "gid_t": (4, False),
+    "umode_t": (2, False), "size_t": (8, False), "ssize_t": (8, True), "loff_t": (8, True),
+    "key_serial_t": (4, True), "clockid_t": (4, True), "timer_t": (4, True), "qid_t": (4, False),
+    **{f"{p}{n}": (n // 8, p in ("s", "__s")) for p in ("u", "s", "__u", "__s") for n in (8, 16, 32, 64)},
+    **{f"{p}int{n}_t": (n // 8, p == "") for p in ("", "u") for n in (8, 16, 32, 64)},
+}
 
 
 def parse_format(text: str) -> list[TracepointField]:

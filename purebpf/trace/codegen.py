@@ -37,6 +37,7 @@ from purebpf.asm import (
     st,
     stx,
 )
+from purebpf.asm.deadcode import prune_unreachable
 from purebpf.trace import ast
 from purebpf.trace.location import Diagnostics, Location
 from purebpf.trace.semantic import MapInfo, ProbeScope
@@ -162,7 +163,7 @@ class ProbeCodegen:
         self.stmts(probe.body)
         self.place(done)
         self.emit(mov(R0, 0), exit_())
-        return self.insns
+        return prune_unreachable(self.insns)
 
     def stmts(self, stmts: list[ast.Stmt]) -> None:
         for stmt in stmts:
@@ -588,9 +589,9 @@ class ProbeCodegen:
             f = self.scope.fields[e.field]
             if e.type.kind == "string":
                 return self.read_string_field(f, e.type.size)
-            size = min(f.size, 8)
-            self.emit(ldx(size, R0, R6, f.offset))
-            if f.signed and size < 8:
+            size, signed = f.int_type
+            self.emit(ldx(size if size in (1, 2, 4, 8) else 8, R0, R6, f.offset))
+            if signed and size < 8:
                 bits = 64 - size * 8
                 self.emit(alu(AluOp.LSH, R0, bits), alu(AluOp.ARSH, R0, bits))
             return None

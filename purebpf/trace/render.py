@@ -142,6 +142,6 @@ def map_text(name: str, entries: list[tuple[tuple, object]]) -> str:
             out.append("")
         else:
             out.append(head + value_text(value))
-    if isinstance(entries[-1][1], Stats) and not isinstance(entries[-1][1], Avg):
+    if isinstance(entries[-1][1], Stats):  # avg and stats maps end with a blank line too
         out.append("")
     return "\n".join(out) + "\n"

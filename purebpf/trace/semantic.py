@@ -294,14 +294,14 @@ class Semantic:
         if isinstance(e, ast.Binop):
             return self._binop(e, scope)
         if isinstance(e, ast.Unop):
-            t = self.expr(e.expr, scope)
             if e.op in ("++", "--"):
-                if not isinstance(e.expr, (ast.Variable, ast.Map)):
-                    self.error(f"The {e.op} operator must be applied to a map or variable", e.loc)
-                elif isinstance(e.expr, ast.Map) and not self.map_info(e.expr).kind:
+                if isinstance(e.expr, ast.Map) and not self.map_info(e.expr).kind:
                     self.map_info(e.expr).kind, self.map_info(e.expr).value = "int", INT64
-                    e.expr.type = INT64
+                elif not isinstance(e.expr, (ast.Variable, ast.Map)):
+                    self.error(f"The {e.op} operator must be applied to a map or variable", e.loc)
+                self.expr(e.expr, scope)
                 return INT64
+            t = self.expr(e.expr, scope)
             if t.kind != "int":
                 self.error(f"The {e.op} operator can not be used on expressions of type '{t}'", e.loc)
             return Int(8, e.op != "!" and t.signed) if e.op != "-" else INT64
@@ -381,7 +381,8 @@ class Semantic:
                 return INT64
             if f.data_loc or (f.array_len and "char" in f.c_type):
                 return Str(f.array_len or 64)
-            return Int(min(f.size, 8), f.signed)
+            size, signed = f.int_type
+            return Int(min(size, 8), signed)
         t = self.expr(base, scope)
         if t.kind == "tuple":
             if e.field.isdigit():
