@@ -148,3 +148,10 @@ def exit_() -> Instruction:
 def ret(value: int) -> list[Instruction]:
     """``return value``: two instructions."""
     return [mov(Reg.R0, value), exit_()]
+
+
+def bswap(dst: Reg, width: int) -> Instruction:
+    """Unconditional byte swap of ``dst``'s low ``width`` bits (ALU64 END, v4 ISA, 6.6+)."""
+    if width not in (16, 32, 64):
+        raise ValueError(f"byte swap width must be 16, 32 or 64 bits, not {width}")
+    return Instruction(Class.ALU64 | AluOp.END, dst, 0, 0, width)

@@ -79,6 +79,7 @@ class JmpOp(IntEnum):
     JLE = 0xB0
     JSLT = 0xC0
     JSLE = 0xD0
+    JCOND = 0xE0  # may_goto (src 0), v6.9+
 
 
 class AtomicOp(IntEnum):
@@ -90,6 +91,8 @@ class AtomicOp(IntEnum):
     FETCH = 0x01
     XCHG = 0xE0 | 0x01
     CMPXCHG = 0xF0 | 0x01
+    LOAD_ACQ = 0x100   # load-acquire (v6.15+)
+    STORE_REL = 0x110  # store-release (v6.15+)
 
 
 class PseudoSrc(IntEnum):
