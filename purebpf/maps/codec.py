@@ -98,6 +98,40 @@ class CtypesCodec:
         return self.ctype.from_buffer_copy(data)
 
 
+def fd_of(obj: Any) -> int:
+    """The fd number behind ``obj``: an int, a purebpf object (``.fd``) or a
+    Python socket/file (``fileno()``)."""
+    if isinstance(obj, int):
+        return obj
+    fd = getattr(obj, "fd", None)
+    if isinstance(fd, int):
+        return fd
+    fileno = getattr(obj, "fileno", None)
+    if callable(fileno):
+        return fileno()
+    raise InvalidInputError(f"expected a file descriptor, a Map/Program or a socket, got {type(obj).__name__}")
+
+
+class FdCodec:
+    """Values of fd-holding maps (prog arrays, maps of maps, sockmaps...).
+
+    Updates take an fd (or an object owning one); lookups return what the
+    kernel reports instead of the fd: a program/map id, or a socket cookie.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def encode(self, value: Any) -> bytes:
+        fd = fd_of(value)
+        if fd < 0:
+            raise InvalidInputError(f"invalid file descriptor {fd}")
+        return fd.to_bytes(self.size, "little")
+
+    def decode(self, data: bytes) -> int:
+        return int.from_bytes(data, "little")
+
+
 def codec_for(spec: Any, size: int) -> Codec:
     """Pick a codec from what the user passed: None (auto), a codec, a struct
     format string, a ctypes type, or ``bytes``."""

@@ -79,3 +79,21 @@ def obj_info(fd: int, info: Info) -> Info:
     attr = ObjInfoAttr(bpf_fd=fd, info_len=ctypes.sizeof(info), info=ctypes.addressof(info))
     bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, "object info")
     return info
+
+
+def obj_fdinfo(fd: int) -> dict[str, str]:
+    """The kernel's ``/proc/self/fdinfo`` fields for a BPF object fd.
+
+    Some facts are only published there: ``memlock`` (bytes charged),
+    ``frozen`` (maps), ``owner_prog_type`` (prog arrays), ``prog_tag``.
+    """
+    fields: dict[str, str] = {}
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                name, sep, value = line.partition(":")
+                if sep:
+                    fields[name.strip()] = value.strip()
+    except OSError:
+        pass
+    return fields

@@ -1,0 +1,26 @@
+"""Array maps: ``max_entries`` preallocated slots indexed by a u32.
+
+Every index always exists (zero-filled at creation) and cannot be deleted;
+set a slot to zero instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from purebpf.errors import InvalidInputError
+from purebpf.maps.map import Map, MapSpec, require_positive, require_size
+
+
+class ArrayMap(Map):
+    @classmethod
+    def _check_spec(cls, spec: MapSpec) -> None:
+        require_size(spec, "key_size", 4, "the key is a u32 index")
+        require_positive(spec, "value_size", "max_entries")
+
+    def _delete(self, key: bytes, shown: Any) -> bool:
+        raise InvalidInputError(f"cannot delete index {shown} of {self._what()}: array slots always exist; "
+                                "set the slot to zero instead")
+
+    def __len__(self) -> int:
+        return self.max_entries
