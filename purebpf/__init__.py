@@ -6,3 +6,11 @@ Import what you need from the layer packages (``purebpf.maps``,
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ``purebpf.load`` / ``purebpf.BPFObject`` import the object loader on first use only
+    if name in ("load", "BPFObject"):
+        from purebpf import object as _object
+        return getattr(_object, name)
+    raise AttributeError(f"module 'purebpf' has no attribute {name!r}")
