@@ -46,8 +46,12 @@ class Tracer:
     blocks until the program ends and returns the exit code."""
 
     def __init__(self, program: CompiledProgram, *, out: TextIO | None = None, json_output: bool = False,
-                 pid: int | None = None) -> None:
+                 pid: int | None = None, on_printf: Callable[[str, list], None] | None = None) -> None:
+        """``on_printf(fmt, args)``, when given, receives each printf's decoded
+        arguments instead of the text being printed: tools built on the
+        language format their own columns this way."""
         self.program = program
+        self.on_printf = on_printf
         self.out = out or sys.stdout
         self.json = json_output
         self.pid = pid
@@ -117,7 +121,10 @@ class Tracer:
             for t in ev.arg_types:
                 args.append(decode(t, data[pos:pos + t.padded]))
                 pos += t.padded
-            self._emit("printf", self.formats[ident].render(args))
+            if self.on_printf is not None:
+                self.on_printf(ev.fmt, args)
+            else:
+                self._emit("printf", self.formats[ident].render(args))
         elif ev.kind == "print":
             value = decode(ev.arg_types[0], data[8:8 + ev.arg_types[0].padded])
             self._emit("value", value_text(value) + "\n", value)
