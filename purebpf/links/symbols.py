@@ -1,0 +1,269 @@
+"""Where a user-space probe lands: which file, and which offset in it.
+
+The uprobe PMU wants a path and a *file offset*, while users think in
+function names ("readline" in bash, "malloc" in libc).  This module turns a
+binary or library name into a path (``/proc/PID/maps`` when a process is
+given, else ``/etc/ld.so.cache``, the standard library directories and
+``$PATH``) and a symbol into a file offset through the ELF symbol tables.
+Everything here is read at attach time only, with pyelftools; no ``ldconfig``
+or other program is run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from purebpf.errors import InvalidInputError, NotFoundError
+
+LD_SO_CACHE = Path("/etc/ld.so.cache")
+_CACHE_MAGIC = b"glibc-ld.so.cache1.1"
+_CACHE_HEADER = 48  # magic+version (20), nlibs, len_strings, flags+pad, extension_offset, unused[3]
+_CACHE_ENTRY = struct.Struct("<iIIIQ")  # flags, key, value, osversion, hwcap
+_FUNC_TYPES = ("STT_FUNC", "STT_GNU_IFUNC", "STT_NOTYPE")
+
+
+def library_dirs() -> list[Path]:
+    """Directories searched for a library not in the loader cache (multiarch first)."""
+    triplet = f"{platform.machine()}-linux-gnu"
+    names = [f"/lib/{triplet}", f"/usr/lib/{triplet}", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+             "/usr/local/lib"]
+    return [Path(n) for n in names]
+
+
+# ---- binary and library paths --------------------------------------------------------
+
+def resolve_binary(target: str, pid: int | None = None) -> Path:
+    """The file ``target`` names: a path as is; otherwise a library ("c", "libc",
+    "libc.so.6") or program ("bash") name, looked up in ``pid``'s mappings first."""
+    if not isinstance(target, str) or not target or "\0" in target:
+        raise InvalidInputError(f"invalid binary {target!r}: expected a path or a library/program name")
+    if "/" in target:
+        path = Path(target)
+        if not path.is_file():
+            raise NotFoundError(f"binary {target} does not exist (give an existing file, or a library name "
+                                "such as 'c' to search the library path)")
+        return path
+    if pid is not None:
+        mapped = mapped_file(pid, target)
+        if mapped is not None:
+            return mapped
+    lib = find_library(target)
+    if lib is not None:
+        return lib
+    exe = shutil.which(target)
+    if exe is not None:
+        return Path(exe)
+    where = f"mapped by pid {pid}, " if pid is not None else ""
+    raise NotFoundError(f"cannot find binary or library '{target}': not {where}in {LD_SO_CACHE}, the library "
+                        "directories or $PATH; give its full path")
+
+
+def _name_matches(target: str):
+    """A predicate telling whether a file name is library ``target``: "c" and
+    "libc" match libc.so.6 (and an old glibc's libc-2.31.so), "libc.so.6" only itself."""
+    if ".so" in target:
+        return lambda name: name == target or name.startswith(target + ".")
+    stem = target if target.startswith("lib") else f"lib{target}"
+    return lambda name: (name == target or name.startswith(stem + ".so")
+                         or (name.startswith(stem + "-") and name.endswith(".so")))
+
+
+def mapped_file(pid: int, target: str) -> Path | None:
+    """The file named ``target`` (library name or file name) that process ``pid``
+    has mapped, seen through the process's root so containers work too."""
+    maps = Path(f"/proc/{pid}/maps")
+    try:
+        lines = maps.read_text().splitlines()
+    except FileNotFoundError:
+        raise NotFoundError(f"no process with pid {pid}") from None
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {maps}: {exc.strerror}") from None
+    matches = _name_matches(target)
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or not fields[5].startswith("/"):
+            continue
+        path, inode = fields[5], int(fields[4])
+        if matches(os.path.basename(path)):
+            return _same_file(Path(path), inode) or Path(f"/proc/{pid}/root{path}")
+    return None
+
+
+def _same_file(path: Path, inode: int) -> Path | None:
+    try:
+        return path if path.stat().st_ino == inode else None
+    except OSError:
+        return None
+
+
+def find_library(target: str) -> Path | None:
+    """A shared library by name: the loader cache first, then the standard directories."""
+    matches = _name_matches(target)
+    machine = _own_machine()
+    for name, path in ld_cache_entries():
+        if matches(name) and _elf_machine(path) == machine:
+            return Path(path)
+    for d in library_dirs():
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            continue
+        for name in names:
+            if matches(name) and _elf_machine(d / name) == machine:
+                return d / name
+    return None
+
+
+@lru_cache(maxsize=1)
+def _ld_cache(mtime_ns: int) -> tuple[tuple[str, str], ...]:
+    data = LD_SO_CACHE.read_bytes()
+    base = data.find(_CACHE_MAGIC)  # may follow an old-format ("ld.so-1.7.0") cache
+    if base < 0 or base + _CACHE_HEADER > len(data):
+        return ()
+    nlibs = struct.unpack_from("<I", data, base + len(_CACHE_MAGIC))[0]
+    out = []
+    for i in range(nlibs):
+        at = base + _CACHE_HEADER + i * _CACHE_ENTRY.size
+        if at + _CACHE_ENTRY.size > len(data):
+            break
+        _, key, value, _, _ = _CACHE_ENTRY.unpack_from(data, at)  # arch: checked on the file itself
+        out.append((_cstr(data, base + key), _cstr(data, base + value)))
+    return tuple(out)
+
+
+def ld_cache_entries() -> tuple[tuple[str, str], ...]:
+    """(soname, path) pairs of ``/etc/ld.so.cache`` (glibc's new format), or none."""
+    try:
+        return _ld_cache(LD_SO_CACHE.stat().st_mtime_ns)
+    except OSError:
+        return ()
+
+
+def _cstr(data: bytes, at: int) -> str:
+    end = data.find(b"\0", at)
+    return data[at:end if end >= 0 else len(data)].decode(errors="replace")
+
+
+def _elf_machine(path: str | Path) -> int | None:
+    """``e_machine`` of an ELF file (None when not ELF), to skip other arches' libraries."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    return struct.unpack_from("<H" if head[5] == 1 else ">H", head, 18)[0]
+
+
+@lru_cache(maxsize=1)
+def _own_machine() -> int | None:
+    return _elf_machine("/proc/self/exe")
+
+
+# ---- symbols -> file offsets ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segment:
+    vaddr: int
+    memsz: int
+    offset: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class SymbolTable:
+    """What offset resolution needs from one ELF file, read once per file version."""
+    path: str
+    segments: tuple[Segment, ...]
+    symbols: dict[str, tuple[int, bool]]   # name -> (st_value, defined)
+    tables: tuple[str, ...]                # which of .symtab / .dynsym exist
+
+    def address_to_offset(self, addr: int, what: str) -> int:
+        """File offset of virtual address ``addr`` (through the PT_LOAD segment holding it)."""
+        for seg in sorted(self.segments, key=lambda s: not s.executable):
+            if seg.vaddr <= addr < seg.vaddr + seg.memsz:
+                return addr - seg.vaddr + seg.offset
+        raise NotFoundError(f"{what} (address {addr:#x}) is in no loadable segment of {self.path}")
+
+
+def symbol_table(path: str | Path) -> SymbolTable:
+    st = os.stat(path)
+    return _symbol_table(str(path), st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _symbol_table(path: str, dev: int, ino: int, mtime_ns: int) -> SymbolTable:
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            segments = tuple(
+                Segment(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], bool(seg["p_flags"] & 1))
+                for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD")
+            symbols: dict[str, tuple[int, bool]] = {}
+            tables = []
+            for name in (".symtab", ".dynsym"):
+                section = elf.get_section_by_name(name)
+                if section is None or not hasattr(section, "iter_symbols"):
+                    continue
+                tables.append(name)
+                for sym in section.iter_symbols():
+                    if not sym.name or sym["st_info"]["type"] not in _FUNC_TYPES:
+                        continue
+                    defined = sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"] != 0
+                    prev = symbols.get(sym.name)
+                    if prev is None or (defined and not prev[1]):  # first definition wins
+                        symbols[sym.name] = (sym["st_value"], defined)
+    except (ELFError, struct.error) as exc:
+        raise InvalidInputError(f"{path} is not a valid ELF file ({exc}); uprobes need an ELF binary") from None
+    return SymbolTable(path, segments, symbols, tuple(tables))
+
+
+def split_symbol(spec: str) -> tuple[str, int]:
+    """``"func+0x10"`` -> ``("func", 16)``; ``"func"`` -> ``("func", 0)``."""
+    name, plus, off = spec.partition("+")
+    if not plus:
+        return name, 0
+    try:
+        return name, int(off, 0)
+    except ValueError:
+        raise InvalidInputError(f"bad offset in {spec!r}: expected symbol+N (decimal or 0x hex)") from None
+
+
+def symbol_offset(path: str | Path, symbol: str | int) -> int:
+    """File offset of ``symbol`` in ELF ``path``: a function name, ``name+N``, or
+    an int virtual address (as ``nm`` and ``objdump`` print them)."""
+    if not Path(path).is_file():
+        raise NotFoundError(f"binary {path} does not exist")
+    table = symbol_table(path)
+    if isinstance(symbol, int):
+        if symbol <= 0:
+            raise InvalidInputError(f"invalid address {symbol:#x}: expected a positive virtual address")
+        return table.address_to_offset(symbol, "address")
+    if not isinstance(symbol, str) or not symbol:
+        raise InvalidInputError(f"invalid symbol {symbol!r}: expected a function name or an address")
+    name, extra = split_symbol(symbol)
+    value, defined = table.symbols.get(name, (0, None))
+    if defined is None:
+        raise NotFoundError(f"symbol '{name}' not found in {path} ({_tables_hint(table)})")
+    if not defined:
+        raise NotFoundError(f"symbol '{name}' is not defined in {path}: it is imported from a shared library; "
+                            "probe that library instead (e.g. binary 'c' for libc)")
+    return table.address_to_offset(value, f"symbol '{name}'") + extra
+
+
+def _tables_hint(table: SymbolTable) -> str:
+    if not table.tables:
+        return "it has no .symtab or .dynsym: it is fully stripped; probe an address instead"
+    if ".symtab" not in table.tables:
+        return "it has no .symtab, only .dynsym: is it stripped? static functions are not visible"
+    return "not in .symtab or .dynsym; check the name with `nm`"

@@ -1,0 +1,75 @@
+"""Program specs for the BTF-typed attach kinds, whose target is chosen at load
+time: the kernel needs ``expected_attach_type`` and the BTF id of the target in
+vmlinux before it will verify the program.
+
+    prog = Program(tracing_spec(insns, "fentry", "do_unlinkat"))
+    link = Tracing(prog)
+
+Needs kernel BTF (``/sys/kernel/btf/vmlinux``, 5.5+).  Targets in kernel
+modules are not looked up here yet (vmlinux only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from purebpf.asm import Instruction
+from purebpf.errors import InvalidInputError, NotFoundError
+from purebpf.links.validate import require_name
+from purebpf.programs import ProgramSpec
+from purebpf.sys import AttachType, ProgType
+
+if TYPE_CHECKING:
+    from purebpf.btf.spec import BTF
+
+
+@dataclass(frozen=True)
+class BtfTarget:
+    """How one kind names its target in vmlinux BTF."""
+    prog_type: ProgType
+    attach_type: AttachType
+    btf_kind: str        # "func" or "typedef"
+    prefix: str = ""     # tp_btf: btf_trace_<tp>, lsm: bpf_lsm_<hook>
+    listing: str = ""    # where a user finds valid names
+
+
+_FUNCS = "see /sys/kernel/tracing/available_filter_functions"
+TARGETS = {
+    "fentry": BtfTarget(ProgType.TRACING, AttachType.TRACE_FENTRY, "func", listing=_FUNCS),
+    "fexit": BtfTarget(ProgType.TRACING, AttachType.TRACE_FEXIT, "func", listing=_FUNCS),
+    "fmod_ret": BtfTarget(ProgType.TRACING, AttachType.MODIFY_RETURN, "func", listing=_FUNCS),
+    "tp_btf": BtfTarget(ProgType.TRACING, AttachType.TRACE_RAW_TP, "typedef", "btf_trace_",
+                        "see `purebpf trace -l 'rawtracepoint:*'`"),
+    "lsm": BtfTarget(ProgType.LSM, AttachType.LSM_MAC, "func", "bpf_lsm_",
+                     "LSM hooks are the bpf_lsm_* functions in vmlinux BTF"),
+}
+
+
+def tracing_spec(insns: Sequence[Instruction] | bytes, kind: str, target: str, *, name: str = "",
+                 license: str = "GPL", btf: BTF | None = None) -> ProgramSpec:
+    """A :class:`ProgramSpec` for a ``kind`` program ("fentry", "fexit",
+    "fmod_ret", "tp_btf", "lsm") on ``target`` (function, tracepoint or LSM
+    hook name without prefix).  ``btf`` defaults to the running kernel's."""
+    spec = TARGETS.get(kind)
+    if spec is None:
+        raise InvalidInputError(f"unknown BTF attach kind {kind!r}; expected one of {', '.join(TARGETS)}")
+    require_name(target, f"{kind} target")
+    btf_id = btf_target_id(kind, target, btf)
+    return ProgramSpec(spec.prog_type, insns, license=license, name=name or target,
+                       expected_attach_type=spec.attach_type, attach_btf_id=btf_id)
+
+
+def btf_target_id(kind: str, target: str, btf: BTF | None = None) -> int:
+    """The vmlinux BTF id a ``kind`` program on ``target`` attaches to."""
+    spec = TARGETS[kind]
+    if btf is None:
+        from purebpf.btf.kernel import load_kernel  # lazy: kernel BTF is only needed here
+        btf = load_kernel()
+    wanted = spec.prefix + target
+    ids = btf.find_ids(wanted, spec.btf_kind)
+    if not ids:
+        raise NotFoundError(f"{kind} target '{target}' not found: vmlinux BTF has no {spec.btf_kind} "
+                            f"'{wanted}' ({spec.listing})")
+    return ids[0]
