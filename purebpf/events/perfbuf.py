@@ -28,10 +28,10 @@ from typing import Any
 
 from purebpf.errors import InvalidInputError
 from purebpf.events import _ordering
-from purebpf.events._cpus import online_cpus
 from purebpf.events._reader import EpollReader, resolve_map
 from purebpf.maps import Map
 from purebpf.sys import FD, MapType
+from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import (
     FLAG_WATERMARK,
     PERF_RECORD_LOST,

@@ -15,26 +15,17 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable
-from pathlib import Path
 
 from purebpf.errors import InvalidInputError, NotSupportedError, SyscallError
 from purebpf.links.attach import require_program
 from purebpf.links.link import Link
 from purebpf.links.perf_attach import PerfEventLink
-from purebpf.maps.cpus import parse_cpu_list
 from purebpf.programs import Program
 from purebpf.sys import FD, ProgType
+from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent, open_event
 
-ONLINE_CPUS = Path("/sys/devices/system/cpu/online")
 DEFAULT_FREQ = 99  # Hz: off the timer tick's multiples, as perf and bpftrace pick
-
-
-def online_cpus() -> list[int]:
-    try:
-        return parse_cpu_list(ONLINE_CPUS.read_text())
-    except (OSError, ValueError) as exc:
-        raise NotSupportedError(f"cannot read the online CPUs from {ONLINE_CPUS}: {exc}") from None
 
 
 class PerfEvent(Link):

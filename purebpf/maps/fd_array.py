@@ -13,9 +13,9 @@ from typing import Any
 from purebpf.errors import NotSupportedError
 from purebpf.maps.array import ArrayMap
 from purebpf.maps.codec import Codec, FdCodec
-from purebpf.maps.cpus import possible_cpus
 from purebpf.maps.map import Map, MapSpec, require_positive, require_size
 from purebpf.sys import Cmd
+from purebpf.sys.cpus import possible_cpus
 
 
 class FdArrayMap(ArrayMap):

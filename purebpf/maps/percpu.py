@@ -11,8 +11,8 @@ from typing import Any
 
 from purebpf.errors import InvalidInputError
 from purebpf.maps.array import ArrayMap
-from purebpf.maps.cpus import possible_cpus
 from purebpf.maps.map import Map, MapSpec, require_positive
+from purebpf.sys.cpus import possible_cpus
 
 
 class PerCPUMap(Map):

@@ -23,6 +23,7 @@ from purebpf.links import Kprobe, Link, PerfEvent, RawTracepoint, Tracepoint, Up
 from purebpf.maps import Map, MapSpec
 from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import MapType, ProgType
+from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 from purebpf.trace.codegen import RINGBUF, Event
 from purebpf.trace.compiler import CompiledProbe, CompiledProgram
@@ -92,7 +93,7 @@ class Tracer:
             return RawTracepoint(prog, t.func)
         if t.provider == "interval":
             return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period,
-                             cpus=[_first_online_cpu()])
+                             cpus=online_cpus()[:1])
         if t.provider == "profile":
             if t.freq:
                 return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_freq=t.period)
@@ -274,11 +275,6 @@ class Tracer:
 def _prog_name(probe: CompiledProbe) -> str:
     t = probe.target
     return (t.func or t.provider)[:15]
-
-
-def _first_online_cpu() -> int:
-    text = open("/sys/devices/system/cpu/online").read().strip()
-    return int(text.split(",")[0].split("-")[0])
 
 
 def _json_key(key: tuple) -> str:

@@ -12,8 +12,8 @@ import pytest
 
 from purebpf.errors import InvalidInputError
 from purebpf.events import PerfBuffer
-from purebpf.events._cpus import online_cpus
 from purebpf.maps import Map, MapType
+from purebpf.sys.cpus import online_cpus
 
 from .progs import perf_prog, run
 

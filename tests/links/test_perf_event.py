@@ -10,9 +10,9 @@ from tracing_helpers import array_map, counter, noop
 
 from purebpf.errors import InvalidInputError, NotSupportedError
 from purebpf.links import PerfEvent
-from purebpf.links.perf_event import online_cpus
 from purebpf.programs import Program
 from purebpf.sys import ProgType
+from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 
 

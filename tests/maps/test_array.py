@@ -9,7 +9,7 @@ import pytest
 from purebpf.errors import InvalidInputError
 from purebpf.maps import Map, MapType
 from purebpf.maps.array import ArrayMap
-from purebpf.maps.cpus import parse_cpu_list, possible_cpus
+from purebpf.sys.cpus import parse_cpu_list, possible_cpus
 from purebpf.maps.percpu import PerCPUArrayMap, PerCPUHashMap
 
 

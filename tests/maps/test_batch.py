@@ -6,7 +6,7 @@ import pytest
 
 from purebpf.errors import InvalidInputError
 from purebpf.maps import KeyExistsError, Map, MapFlags, MapType, UpdateFlags
-from purebpf.maps.cpus import possible_cpus
+from purebpf.sys.cpus import possible_cpus
 from purebpf.sys import Cmd
 
 

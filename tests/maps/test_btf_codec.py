@@ -10,7 +10,7 @@ from purebpf.btf import BTF, BTFBuilder, load_btf
 from purebpf.errors import InvalidInputError
 from purebpf.maps import Map, MapType
 from purebpf.maps.btf_codec import BTFCodec, map_btf_codecs
-from purebpf.maps.cpus import possible_cpus
+from purebpf.sys.cpus import possible_cpus
 
 EVENT = {"pid": 7, "comm": "bash", "pair": {"a": 1, "b": 2}, "vals": [5, 6], "st": "RUNNING",
          "x": 0xFFFFFFFD, "y": -3, "flag": 1, "neg": -2, "ok": True}

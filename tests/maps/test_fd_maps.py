@@ -8,7 +8,7 @@ import pytest
 
 from purebpf.errors import InvalidInputError, NotSupportedError, SyscallError
 from purebpf.maps import Map, MapSpec, MapType
-from purebpf.maps.cpus import possible_cpus
+from purebpf.sys.cpus import possible_cpus
 from purebpf.maps.fd_array import CgroupArray, PerfEventArray, ProgArray
 from purebpf.maps.map_of_maps import ArrayOfMaps, HashOfMaps
 from purebpf.sys import ProgType
