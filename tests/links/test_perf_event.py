@@ -17,8 +17,10 @@ from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 
 
 def busy(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    """Spin until this process has used ``seconds`` of CPU (not wall) time, so a
+    loaded machine cannot starve the samplers of the work they count."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
         pass
 
 
