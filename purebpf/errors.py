@@ -61,6 +61,14 @@ _HINTS = {
 }
 
 
+_NAMES = {524: "ENOTSUPP", _errno.EOPNOTSUPP: "EOPNOTSUPP"}
+
+
+def errno_name(err: int) -> str:
+    """``EPERM`` for 1; also names the kernel-internal codes user space sees (ENOTSUPP is 524)."""
+    return _NAMES.get(err) or _errno.errorcode.get(err) or f"errno {err}"
+
+
 def errno_hint(err: int) -> str:
     """A human phrase for an errno, with the likely fix where we know it."""
     return _HINTS.get(err, os.strerror(err))
@@ -72,6 +80,6 @@ def syscall_error(op: str, err: int, what: str = "") -> SyscallError:
     ``what`` names the object being worked on, so the message reads
     ``BPF_MAP_CREATE of hash map 'counts' failed: EPERM (needs root, ...)``.
     """
-    name = _errno.errorcode.get(err, str(err))
+    name = errno_name(err)
     target = f" of {what}" if what else ""
     return SyscallError(f"{op}{target} failed: {name} ({errno_hint(err)})", err, op)

@@ -9,13 +9,18 @@ refuses, it loads again with a log so the error carries the verifier's reason.
 from __future__ import annotations
 
 import ctypes
+import errno as _errno
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from purebpf.asm.instruction import Instruction, encode
-from purebpf.errors import SyscallError, VerifierError, errno_hint
+from purebpf.errors import InvalidInputError, SyscallError, VerifierError, errno_hint, errno_name
+from purebpf.programs.info import ProgramInfo, program_info
+from purebpf.programs.testrun import TestRunResult, test_run
 from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf_raw
 from purebpf.sys.attrs import ProgLoadAttr
+from purebpf.sys.objects import fd_by_id, obj_get, obj_pin
 
 LOG_SIZE_START = 1 << 20
 LOG_SIZE_MAX = (1 << 30) - 1
@@ -46,6 +51,16 @@ class ProgramSpec:
         return self.insns if isinstance(self.insns, bytes) else encode(list(self.insns))
 
 
+def _require_program_fd(fd: int) -> None:
+    """OBJ_GET_INFO_BY_FD answers for maps and links too, so check the fd's kind first."""
+    try:
+        kind = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return  # no /proc: let the kernel's answer stand
+    if kind != "anon_inode:bpf-prog":
+        raise InvalidInputError(f"fd {fd} is not a BPF program (it is {kind})")
+
+
 def _kernel_name(name: str) -> bytes:
     clean = "".join(c if c.isalnum() or c in "_." else "_" for c in name)
     return clean.encode()[:15]
@@ -71,13 +86,42 @@ class Program:
         self.verifier_log = ""
         return self
 
+    @classmethod
+    def from_fd(cls, fd: int) -> Program:
+        """Wrap an existing program fd; the new object owns (and will close) it.
+
+        The spec is rebuilt from the kernel's info: type, name and the
+        translated (post-verifier) instructions."""
+        owner = FD(fd)
+        try:
+            _require_program_fd(fd)
+            info = program_info(fd)
+            spec = ProgramSpec(ProgType(info.type), info.xlated, name=info.name,
+                               license="GPL" if info.gpl else "", attach_btf_id=info.attach_btf_id)
+        except BaseException:
+            owner.close()
+            raise
+        return cls._wrap(owner.detach(), spec)
+
+    @classmethod
+    def from_pin(cls, path: str) -> Program:
+        """Open the program pinned at ``path`` in bpffs."""
+        return cls.from_fd(obj_get(path))
+
+    @classmethod
+    def from_id(cls, prog_id: int) -> Program:
+        """Open a loaded program by its id (see ``purebpf prog list``)."""
+        return cls.from_fd(fd_by_id("prog", prog_id))
+
     # -- loading ------------------------------------------------------------------
 
     def _load(self, log_level: int) -> int:
         spec = self.spec
         code = spec.bytecode()
         if not code:
-            raise VerifierError(f"program '{spec.name}' has no instructions", 22, "")
+            label = f"program '{spec.name}'" if spec.name else f"{spec.type.name.lower()} program"
+            raise InvalidInputError(f"{label} has no instructions; the shortest valid program is "
+                                    "`mov(R0, 0), exit_()`")
         # buffers referenced by address must outlive the syscall: keep them in locals
         insns = ctypes.create_string_buffer(code, len(code))
         lic = ctypes.create_string_buffer(spec.license.encode())
@@ -129,15 +173,41 @@ class Program:
                 return ret, err
         return ret, err
 
+    @property
+    def _label(self) -> str:
+        return f"program '{self.spec.name}'" if self.spec.name else f"{self.spec.type.name.lower()} program"
+
     def _error(self, err: int, log: str) -> SyscallError:
-        label = f"program '{self.spec.name}'" if self.spec.name else f"{self.spec.type.name.lower()} program"
-        if not log.strip():
-            return SyscallError(f"loading {label} failed: {errno_hint(err)}", err, "BPF_PROG_LOAD")
+        label = self._label
+        if not log.strip() or _only_statistics(log):
+            return SyscallError(f"loading {label} failed: {errno_name(err)} ({_load_hint(err, self.spec)})",
+                                err, "BPF_PROG_LOAD")
         reason = _verifier_reason(log)
         source = _last_source_line(log)
         where = f" at `{source}`" if source else ""
-        return VerifierError(f"the verifier rejected {label}{where}: {reason} "
+        hint = _reason_hint(reason)
+        return VerifierError(f"the verifier rejected {label}{where}: {reason}{hint} "
                              "(full log in .log, or load with log_level=2)", err, log, source)
+
+    # -- running and inspecting ---------------------------------------------------
+
+    def test_run(self, data: bytes = b"", *, ctx: bytes | None = None, repeat: int = 1,
+                 data_out_size: int | None = None, flags: int = 0, cpu: int = 0) -> TestRunResult:
+        """Run the program on ``data`` (packet types) or ``ctx`` (raw_tp, syscall)
+        without attaching it (``BPF_PROG_TEST_RUN``); see :mod:`purebpf.programs.testrun`."""
+        return test_run(self.fd, self.type, self._label, data, ctx=ctx, repeat=repeat, data_out_size=data_out_size,
+                        flags=flags, cpu=cpu)
+
+    def info(self) -> ProgramInfo:
+        return program_info(self.fd)
+
+    @property
+    def id(self) -> int:
+        return self.info().id
+
+    def pin(self, path: str) -> None:
+        """Pin at ``path`` in bpffs so the program outlives this process."""
+        obj_pin(self.fd, path)
 
     # -- accessors ----------------------------------------------------------------
 
@@ -180,6 +250,40 @@ def _verifier_reason(log: str) -> str:
         if not line.startswith(skip) and not line.startswith(";"):
             return line
     return lines[-1] if lines else "no reason given"
+
+
+def _only_statistics(log: str) -> bool:
+    """True when the log holds nothing but the closing statistics line (the
+    kernel refused before verifying, e.g. ENOTSUPP for struct_ops)."""
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    return all(ln.startswith(("processed ", "verification time", "stack depth")) for ln in lines)
+
+
+def _load_hint(err: int, spec: ProgramSpec) -> str:
+    if err == _errno.EPERM and spec.type in (ProgType.TRACING, ProgType.LSM, ProgType.EXT):
+        return ("the kernel refuses this program type here (fentry/fexit/LSM/freplace need "
+                "CONFIG_BPF_JIT trampolines and BPF LSM, and kernel lockdown may forbid them); "
+                "`purebpf features` shows what this kernel supports")
+    if err == _errno.EINVAL:
+        return (f"this kernel does not accept {spec.type.name.lower()} programs with these attributes "
+                "(unknown program type or expected_attach_type, or a missing attach_btf_id?)")
+    return errno_hint(err)
+
+
+# verifier reasons that deserve a fix in the message (matched by substring)
+_REASON_HINTS = (
+    ("GPL-restricted function", "load with license='GPL' (or a GPL-compatible license) to call GPL-only helpers"),
+    ("unknown func", "this helper cannot be called from this program type on this kernel"),
+    ("invalid func", "this kernel does not know this helper id (too old?)"),
+    ("!read_ok", "set the register before reading it (R0 must hold the return value at exit)"),
+)
+
+
+def _reason_hint(reason: str) -> str:
+    for needle, hint in _REASON_HINTS:
+        if needle in reason:
+            return f"; {hint}"
+    return ""
 
 
 def _last_source_line(log: str) -> str | None:

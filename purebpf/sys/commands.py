@@ -40,3 +40,5 @@ class Cmd(IntEnum):
     ITER_CREATE = 33
     LINK_DETACH = 34
     PROG_BIND_MAP = 35
+    TOKEN_CREATE = 36
+    PROG_STREAM_READ_BY_FD = 37

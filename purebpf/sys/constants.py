@@ -130,6 +130,15 @@ class AttachType(IntEnum):
     TCX_INGRESS = 46
     TCX_EGRESS = 47
     TRACE_UPROBE_MULTI = 48
+    CGROUP_UNIX_CONNECT = 49
+    CGROUP_UNIX_SENDMSG = 50
+    CGROUP_UNIX_RECVMSG = 51
+    CGROUP_UNIX_GETPEERNAME = 52
+    CGROUP_UNIX_GETSOCKNAME = 53
+    NETKIT_PRIMARY = 54
+    NETKIT_PEER = 55
+    TRACE_KPROBE_SESSION = 56
+    TRACE_UPROBE_SESSION = 57
 
 
 class LinkType(IntEnum):
@@ -199,6 +208,12 @@ BPF_F_WRONLY = 1 << 4
 BPF_F_ALLOW_OVERRIDE = 1 << 0
 BPF_F_ALLOW_MULTI = 1 << 1
 BPF_F_REPLACE = 1 << 2
+
+# LINK_CREATE / PROG_ATTACH ordering flags of multi-program attach points (tcx, netkit; 6.6+)
+BPF_F_BEFORE = 1 << 3
+BPF_F_AFTER = 1 << 4
+BPF_F_ID = 1 << 5
+BPF_F_LINK = 1 << 13
 
 # XDP attach flags (netlink and link)
 XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0
