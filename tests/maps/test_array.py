@@ -9,8 +9,8 @@ import pytest
 from purebpf.errors import InvalidInputError
 from purebpf.maps import Map, MapType
 from purebpf.maps.array import ArrayMap
-from purebpf.sys.cpus import parse_cpu_list, possible_cpus
 from purebpf.maps.percpu import PerCPUArrayMap, PerCPUHashMap
+from purebpf.sys.cpus import parse_cpu_list, possible_cpus
 
 
 def test_array_slots_always_exist():

@@ -6,8 +6,8 @@ import pytest
 
 from purebpf.errors import InvalidInputError
 from purebpf.maps import KeyExistsError, Map, MapFlags, MapType, UpdateFlags
-from purebpf.sys.cpus import possible_cpus
 from purebpf.sys import Cmd
+from purebpf.sys.cpus import possible_cpus
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 
 from purebpf.errors import InvalidInputError, NotSupportedError, SyscallError
 from purebpf.maps import Map, MapSpec, MapType
-from purebpf.sys.cpus import possible_cpus
 from purebpf.maps.fd_array import CgroupArray, PerfEventArray, ProgArray
 from purebpf.maps.map_of_maps import ArrayOfMaps, HashOfMaps
 from purebpf.sys import ProgType
+from purebpf.sys.cpus import possible_cpus
 from purebpf.sys.perf import PERF_COUNT_SW_BPF_OUTPUT, PerfType, open_event
 
 from .conftest import return_zero
