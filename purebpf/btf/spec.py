@@ -152,6 +152,8 @@ class BTF:
         found = list(self.base._string_offsets(name)) if self.base else []
         needle = b"\0" + name.encode() + b"\0"
         start, end = self._str_start, self._str_start + self._str_len
+        if self._data.startswith(needle[1:], start):  # split BTF strings do not begin with the empty string
+            found.append(self._str_base)
         pos = self._data.find(needle, start, end)
         while pos >= 0:
             found.append(pos + 1 - start + self._str_base)
