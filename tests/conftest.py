@@ -13,8 +13,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "guest_kernel" in item.keywords and not IN_GUEST:
             item.add_marker(pytest.mark.skip(
-                reason="needs kprobes/fentry/LSM, absent on this kernel: runs under "
-                       "shared/tools/guest-kernel (scripts/test does it)"))
+                reason="needs the guest kernel (kprobes, fentry/fexit, LSM, or an older kernel's fallback "
+                       "path): runs under shared/tools/guest-kernel, as scripts/test does"))
 
 
 @pytest.fixture(autouse=True, scope="session")
