@@ -1,0 +1,32 @@
+"""Ready tools: the libbpf-tools suite on purebpf, as ``purebpf TOOL``.
+
+Each tool is one module with a docstring (its -h description), ``arguments(parser)`` (the
+flags, spelled as libbpf-tools spells them, plus ``-j/--json``) and
+``run(args) -> int``.  :data:`TOOLS` names them without importing them, so
+``purebpf --help`` and ``purebpf execsnoop`` load only what they need.
+"""
+
+from __future__ import annotations
+
+# tool name -> one-line help (the module is purebpf.tools.<name>)
+TOOLS: dict[str, str] = {
+    "execsnoop": "trace exec() syscalls, with arguments",
+    "exitsnoop": "trace process exits: exit code or signal, age",
+    "killsnoop": "trace signals sent by kill(), tkill() and tgkill()",
+    "sigsnoop": "trace signals generated, by any means",
+    "opensnoop": "trace open(), openat() and openat2() syscalls",
+    "syscount": "count syscalls (or processes), with latency and errno filters",
+    "runqlat": "run queue (scheduler) latency as a histogram",
+    "profile": "sample stacks on CPU; folded output and SVG flame graphs",
+    "biolatency": "block I/O latency as a histogram",
+    "tcpstates": "trace TCP state changes",
+    "tcplife": "trace TCP sessions with their duration and bytes",
+    "tcpconnect": "trace active TCP connections (connect)",
+}
+
+
+def available() -> dict[str, str]:
+    """The tools whose module exists in this installation."""
+    from importlib.util import find_spec
+
+    return {name: help_ for name, help_ in TOOLS.items() if find_spec(f"purebpf.tools.{name}") is not None}
