@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from purebpf.btf.spec import BTF
@@ -37,6 +37,7 @@ _NO_BTF_TYPES = frozenset({
     MapType.HASH_OF_MAPS, MapType.DEVMAP, MapType.DEVMAP_HASH, MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP,
     MapType.SOCKHASH, MapType.QUEUE, MapType.STACK, MapType.PROG_ARRAY, MapType.RINGBUF, MapType.USER_RINGBUF,
 })
+_SIZELESS_TYPES = frozenset({MapType.RINGBUF, MapType.USER_RINGBUF})
 CORE_POISON = 0xBAD2310
 _POISON_CALL = re.compile(r"^(\d+): \(85\) call unknown#" + str(CORE_POISON), re.M)
 _ZERO_KEY = b"\0\0\0\0"
@@ -142,8 +143,11 @@ class BPFObject:
 
     def _map_spec(self, mdef: MapDef) -> MapSpec:
         with_btf = self.btf_fd is not None and mdef.btf_value_type_id and mdef.type not in _NO_BTF_TYPES
+        # a ring buffer's __type(value, struct event) names its record type for readers;
+        # the kernel wants no key or value size for it
+        sizes = (0, 0) if mdef.type in _SIZELESS_TYPES else (mdef.key_size, mdef.value_size)
         return MapSpec(
-            mdef.type, mdef.key_size, mdef.value_size, mdef.max_entries, name=mdef.name, flags=mdef.flags,
+            mdef.type, *sizes, mdef.max_entries, name=mdef.name, flags=mdef.flags,
             map_extra=mdef.map_extra, btf_fd=self.btf_fd.raw if with_btf else 0,
             btf_key_type_id=mdef.btf_key_type_id if with_btf else 0,
             btf_value_type_id=mdef.btf_value_type_id if with_btf else 0,
@@ -242,6 +246,33 @@ class BPFObject:
             raise
         self.links.extend(new)
         return new
+
+    # -- events ------------------------------------------------------------------------------
+
+    def ring_buffer(self, name: str, callback: Callable[[Any], Any], *, event_type: str | int | None = None) -> Any:
+        """A reader of ring buffer (or perf buffer) map ``name`` that calls
+        ``callback(event)`` with each record decoded by its BTF struct: an
+        :class:`~purebpf.elf.records.Event` (``e.pid``, ``e["comm"]``), or
+        ``bytes`` when nothing says what the records are.  The struct is
+        ``event_type``, else the one the object ties to the map (see
+        :mod:`purebpf.elf.record_type`).  Poll it with ``.poll(timeout_ms)``;
+        close it (or use ``with``) before the object.
+
+            with obj.ring_buffer("rb", print) as rb:
+                rb.poll(1000)
+        """
+        from purebpf.elf.record_readers import EventReader
+        return EventReader(self, name, callback, event_type=event_type)
+
+    def events(self, name: str, *, event_type: str | int | None = None, timeout: float | None = None) -> Iterator[Any]:
+        """Decoded records of ring buffer (or perf buffer) map ``name`` as they
+        come, until ``timeout`` seconds pass without one (None: never)::
+
+            for e in obj.events("rb", timeout=1.0):
+                print(e.pid, e.comm)
+        """
+        from purebpf.elf.record_readers import iter_events
+        return iter_events(self, name, event_type=event_type, timeout=timeout)
 
     # -- lifetime ----------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ def decode_value(btf: BTF | None, type_id: int, raw: bytes) -> Any:
         return struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0]
     if t.kind == Kind.ARRAY:
         elem = btf.resolve(t.type)
-        if elem.kind == Kind.INT and elem.size == 1 and elem.is_char:
+        if elem.kind == Kind.INT and elem.size == 1 and (elem.is_char or elem.name == "char"):  # clang: SIGNED only
             return raw.split(b"\0", 1)[0].decode(errors="replace")
         size = btf.sizeof(t.type)
         if size and elem.kind in (Kind.INT, Kind.ENUM, Kind.PTR, Kind.FLOAT):
