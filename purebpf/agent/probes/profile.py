@@ -1,0 +1,213 @@
+"""CPU profile: on-CPU stacks sampled at a fixed frequency (49 Hz: off the
+beat of periodic timers), served as folded stacks and a flame graph.
+
+The bpftrace language had no stack builtins when this was written, so this probe is a small
+hand-assembled perf-event program: per sample it records (pid, kernel stack
+id, user stack id, comm) and counts it; user space symbolizes on request.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+
+from purebpf.agent.filters import resolve_cgroup
+from purebpf.agent.kallsyms import KSYMS
+from purebpf.agent.metrics import Family
+from purebpf.agent.probes.base import MapUsage, Probe
+from purebpf.agent.usyms import mappings, symbolize
+from purebpf.errors import BPFError
+
+KEY = struct.Struct("<Iii4x16s")  # tgid, kernel stack id, user stack id, comm
+BPF_F_USER_STACK = 1 << 8
+NOEXIST = 1
+
+
+def _filter_groups(filters) -> list[list]:
+    """Per filter group (pids, comms, cgroups), one test builder per accepted value:
+    ``test(ok, nxt)`` jumps to ``ok`` on a match and falls through (or jumps to ``nxt``) otherwise."""
+    from purebpf.asm import FP, R0, R1, R2, R7, JmpOp, call, jmp, ld_imm64, ldx
+    groups = []
+    if filters.pids:
+        groups.append([lambda ok, nxt, p=int(p): [jmp(JmpOp.JEQ, R7, p, ok)] for p in filters.pids])
+    if filters.comms:
+        tests = []
+        for c in filters.comms:
+            lo, hi = struct.unpack("<qq", c.encode()[:15].ljust(16, b"\0"))
+            tests.append(lambda ok, nxt, lo=lo, hi=hi: [
+                ldx(8, R1, FP, COMM), ld_imm64(R2, lo), jmp(JmpOp.JNE, R1, R2, nxt),
+                ldx(8, R1, FP, COMM + 8), ld_imm64(R2, hi), jmp(JmpOp.JEQ, R1, R2, ok)])
+        groups.append(tests)
+    if filters.cgroups:
+        ids = [resolve_cgroup(c)[0] for c in filters.cgroups]
+        groups.append([lambda ok, nxt, cg=cg: [
+            call("get_current_cgroup_id"), ld_imm64(R1, cg), jmp(JmpOp.JEQ, R0, R1, ok)] for cg in ids])
+    return groups
+
+
+KEY_OFF, ONE_OFF = -32, -40
+COMM = KEY_OFF + 16
+
+
+def _program(filters, include_idle: bool) -> list:
+    from purebpf.asm import (
+        FP,
+        R0,
+        R1,
+        R2,
+        R3,
+        R4,
+        R6,
+        R7,
+        AluOp,
+        AtomicOp,
+        JmpOp,
+        alu,
+        atomic,
+        call,
+        exit_,
+        ja,
+        jmp,
+        ld_map_fd,
+        mov,
+        st,
+        stx,
+    )
+
+    def ptr(reg, off):  # reg = FP + off
+        return [mov(reg, FP), alu(AluOp.ADD, reg, off)]
+
+    insns = [mov(R6, R1)] + [st(8, FP, KEY_OFF + i, 0) for i in range(0, 32, 8)]
+    insns += [call("get_current_pid_tgid"), alu(AluOp.RSH, R0, 32), stx(4, FP, KEY_OFF, R0), mov(R7, R0)]
+    if not include_idle:
+        insns.append(jmp(JmpOp.JEQ, R7, 0, "out"))
+    insns += ptr(R1, COMM) + [mov(R2, 16), call("get_current_comm")]
+    for g, tests in enumerate(_filter_groups(filters)):
+        for t, test in enumerate(tests):
+            body = test(f"g{g}_ok", f"g{g}_t{t + 1}")
+            if t:
+                body[0] = body[0].with_label(f"g{g}_t{t}")
+            insns += body
+        insns += [ja("out").with_label(f"g{g}_t{len(tests)}"), mov(R0, 0).with_label(f"g{g}_ok")]
+    for flags, off in ((0, KEY_OFF + 4), (BPF_F_USER_STACK, KEY_OFF + 8)):
+        insns += [mov(R1, R6), ld_map_fd(R2, "stacks"), mov(R3, flags), call("get_stackid"), stx(4, FP, off, R0)]
+    insns += [ld_map_fd(R1, "counts"), *ptr(R2, KEY_OFF), call("map_lookup_elem"), jmp(JmpOp.JEQ, R0, 0, "new"),
+              mov(R1, 1), atomic(AtomicOp.ADD, 8, R0, 0, R1), ja("out"),
+              st(8, FP, ONE_OFF, 1).with_label("new"), ld_map_fd(R1, "counts"), *ptr(R2, KEY_OFF),
+              *ptr(R3, ONE_OFF), mov(R4, NOEXIST), call("map_update_elem"), jmp(JmpOp.JEQ, R0, 0, "out"),
+              # the counts map is full: count the sample as lost
+              st(4, FP, ONE_OFF, 0), ld_map_fd(R1, "lost"), *ptr(R2, ONE_OFF), call("map_lookup_elem"),
+              jmp(JmpOp.JEQ, R0, 0, "out"), mov(R1, 1), atomic(AtomicOp.ADD, 8, R0, 0, R1),
+              mov(R0, 0).with_label("out"), exit_()]
+    return insns
+
+
+class ProfileProbe(Probe):
+    name = "profile"
+    help = "CPU profile: stacks sampled at 49 Hz on every CPU, as folded stacks and a flame graph on /profile"
+    params = {"frequency": 49, "include_idle": False, "max_stacks": 16384}
+    metrics = {
+        "purebpf_profile_samples": "CPU samples taken, by process name.",
+    }
+
+    def __init__(self, params, filters, ctx) -> None:
+        super().__init__(params, filters, ctx)
+        self.maps: dict = {}
+        self.prog = None
+        self.links: list = []
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        from purebpf.asm import assemble, resolve_maps
+        from purebpf.links import PerfEvent
+        from purebpf.maps import Map, MapSpec
+        from purebpf.programs import Program, ProgramSpec
+        from purebpf.sys import MapType, ProgType
+        from purebpf.sys.perf import PerfType, SoftwareEvent
+        n = self.p["max_stacks"]
+        try:
+            self.maps = {
+                "stacks": Map(MapSpec(MapType.STACK_TRACE, 4, 8 * 127, n, name="agent_stacks")),
+                "counts": Map(MapSpec(MapType.HASH, KEY.size, 8, n, name="agent_samples")),
+                "lost": Map(MapSpec(MapType.ARRAY, 4, 8, 1, name="agent_lost")),
+            }
+            insns = resolve_maps(assemble(_program(self.filters, self.p["include_idle"])),
+                                 {k: m.fd for k, m in self.maps.items()})
+            self.prog = Program(ProgramSpec(ProgType.PERF_EVENT, insns, name="agent_profile"))
+            self.links = [PerfEvent(self.prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK,
+                                    sample_freq=self.p["frequency"])]
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        with self.lock:
+            for obj in [*self.links, self.prog, *self.maps.values()]:
+                if obj is not None:
+                    try:
+                        obj.close()
+                    except BPFError:
+                        pass
+            self.links, self.prog, self.maps = [], None, {}
+
+    def _samples(self) -> list[tuple[int, int, int, str, int]]:
+        out = []
+        for k, v in self.maps["counts"].items_raw():
+            pid, kid, uid, comm = KEY.unpack(k)
+            out.append((pid, kid, uid, comm.split(b"\0", 1)[0].decode(errors="replace"),
+                        int.from_bytes(v, "little")))
+        return out
+
+    def collect(self) -> list[Family]:
+        with self.lock:
+            if not self.maps:
+                return []
+            fam = self.family("purebpf_profile_samples", "counter", ("comm",))
+            for _, _, _, comm, count in self._samples():
+                fam.add((comm,), count)
+            return [fam]
+
+    def lost(self) -> int:
+        with self.lock:
+            if not self.maps:
+                return 0
+            raw = self.maps["lost"].lookup_raw(bytes(4))
+            return int.from_bytes(raw or bytes(8), "little")
+
+    def map_usage(self) -> list[MapUsage]:
+        with self.lock:
+            if not self.maps:
+                return []
+            m = self.maps["counts"]
+            return [MapUsage("samples", sum(1 for _ in m.keys_raw()), m.max_entries)]
+
+    def folded(self) -> str:
+        """``comm;user frames;kernel frames count`` lines, root first, as flame graph tools read them."""
+        with self.lock:
+            if not self.maps:
+                return ""
+            samples = self._samples()
+            stacks = self.maps["stacks"]
+            kstacks: dict[int, list[int]] = {}
+            for _, kid, _, _, _ in samples:
+                if kid >= 0 and kid not in kstacks:
+                    kstacks[kid] = _frames(stacks, kid)
+            ksyms = KSYMS.resolve({a for frames in kstacks.values() for a in frames})
+            lines: dict[str, int] = {}
+            maps_of: dict[int, list] = {}
+            for pid, kid, uid, comm, count in samples:
+                frames = [comm]
+                if uid >= 0:
+                    if pid not in maps_of:
+                        maps_of[pid] = mappings(pid)
+                    frames += reversed(symbolize(pid, _frames(stacks, uid), maps_of[pid]))
+                if kid >= 0:
+                    frames += [ksyms[a] + "_[k]" for a in reversed(kstacks[kid])]
+                line = ";".join(f.replace(";", ":").replace(" ", "_") for f in frames)
+                lines[line] = lines.get(line, 0) + count
+        return "".join(f"{k} {v}\n" for k, v in sorted(lines.items()))
+
+
+def _frames(stacks, stack_id: int) -> list[int]:
+    """The stack's addresses, innermost first (the map's codec stops at the first zero)."""
+    return stacks.get(stack_id, [])
