@@ -114,8 +114,8 @@ class Handler(BaseHTTPRequestHandler):
         if folded is None:
             self._send(404, "the profile probe is not running: PUT /probes/profile {\"enabled\": true}\n")
         elif fmt == "svg":
-            from purebpf.agent.flamegraph import flamegraph_svg
-            self._send(200, flamegraph_svg(folded, title="purebpf agent CPU profile"), "image/svg+xml")
+            from purebpf.tools.flamegraph import render
+            self._send(200, render(folded.splitlines(), title="purebpf agent CPU profile"), "image/svg+xml")
         elif fmt == "folded":
             self._send(200, folded)
         else:

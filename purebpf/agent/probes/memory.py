@@ -9,9 +9,9 @@ site whose allocation rate stays above the host's free rate is the suspect.
 from __future__ import annotations
 
 from purebpf.agent.filters import guard
-from purebpf.agent.kallsyms import KSYMS
 from purebpf.agent.metrics import Family
 from purebpf.agent.probes.base import BpftraceProbe
+from purebpf.symbols import kernel_symbols
 
 
 class MemoryProbe(BpftraceProbe):
@@ -47,7 +47,8 @@ tracepoint:oom:mark_victim {{ @oom[str(args->comm)] = count(); printf("%d %s\\n"
         ]
         if self.p["kmem"]:
             calls, sizes = self.read("@kmalloc"), self.read("@kbytes")
-            names = KSYMS.resolve({k[0] for k, _ in calls} | {k[0] for k, _ in sizes})
+            ksyms = kernel_symbols()
+            names = {a: ksyms.lookup(a) or hex(a) for a in {k[0] for k, _ in calls} | {k[0] for k, _ in sizes}}
             for metric, entries in (("purebpf_memory_kmalloc", calls), ("purebpf_memory_kmalloc_bytes", sizes)):
                 fam = self.family(metric, "counter", ("function",))
                 for key, value in entries:

@@ -12,11 +12,10 @@ import struct
 import threading
 
 from purebpf.agent.filters import resolve_cgroup
-from purebpf.agent.kallsyms import KSYMS
 from purebpf.agent.metrics import Family
 from purebpf.agent.probes.base import MapUsage, Probe
-from purebpf.agent.usyms import mappings, symbolize
 from purebpf.errors import BPFError
+from purebpf.symbols import Symbolizer
 
 KEY = struct.Struct("<Iii4x16s")  # tgid, kernel stack id, user stack id, comm
 BPF_F_USER_STACK = 1 << 8
@@ -192,17 +191,14 @@ class ProfileProbe(Probe):
             for _, kid, _, _, _ in samples:
                 if kid >= 0 and kid not in kstacks:
                     kstacks[kid] = _frames(stacks, kid)
-            ksyms = KSYMS.resolve({a for frames in kstacks.values() for a in frames})
+            symbolizer = Symbolizer()
             lines: dict[str, int] = {}
-            maps_of: dict[int, list] = {}
             for pid, kid, uid, comm, count in samples:
                 frames = [comm]
                 if uid >= 0:
-                    if pid not in maps_of:
-                        maps_of[pid] = mappings(pid)
-                    frames += reversed(symbolize(pid, _frames(stacks, uid), maps_of[pid]))
+                    frames += [symbolizer.user(pid, a) for a in reversed(_frames(stacks, uid))]
                 if kid >= 0:
-                    frames += [ksyms[a] + "_[k]" for a in reversed(kstacks[kid])]
+                    frames += [symbolizer.kernel(a) + "_[k]" for a in reversed(kstacks[kid])]
                 line = ";".join(f.replace(";", ":").replace(" ", "_") for f in frames)
                 lines[line] = lines.get(line, 0) + count
         return "".join(f"{k} {v}\n" for k, v in sorted(lines.items()))

@@ -8,7 +8,7 @@ import errno
 from purebpf.agent.filters import guard
 from purebpf.agent.metrics import Family
 from purebpf.agent.probes.base import BpftraceProbe
-from purebpf.agent.syscall_names import syscall_name
+from purebpf.sys.syscalls import syscall_name as _known_syscall
 
 
 def errno_name(code: int) -> str:
@@ -56,3 +56,11 @@ tracepoint:sched:sched_process_exit {{ delete(@start[tid]); }}
         out.append(self.counter_family("purebpf_syscall_errors", by_call + ("errno",), "@err",
                                        lambda k: (k[0], syscall_name(k[1]), errno_name(k[2]))))
         return out
+
+
+def syscall_name(nr: int) -> str:
+    """A label for syscall ``nr``: its name, ``sys_<nr>`` when unknown, ``none`` for the
+    negative number of a call the kernel refused before dispatch (seccomp, ptrace)."""
+    if nr < 0:
+        return "none"
+    return _known_syscall(nr) or f"sys_{nr}"
