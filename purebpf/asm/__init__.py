@@ -29,7 +29,6 @@ from purebpf.asm.builders import (
     st,
     stx,
 )
-from purebpf.asm.disasm import CallNames, disassemble, format_insn
 from purebpf.asm.helpers import helper_id, helper_name
 from purebpf.asm.instruction import Instruction, decode, encode
 from purebpf.asm.opcodes import (
@@ -56,7 +55,23 @@ from purebpf.asm.opcodes import (
     Size,
     Source,
 )
-from purebpf.asm.parser import parse
+
+# The text parser and the disassembler are imported on first use: programs
+# built with the builders (every ready tool) never need them.
+_LAZY = {"parse": "purebpf.asm.parser", "CallNames": "purebpf.asm.disasm", "disassemble": "purebpf.asm.disasm",
+         "format_insn": "purebpf.asm.disasm"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'purebpf.asm' has no attribute {name!r}")
+    import importlib
+
+    loaded = importlib.import_module(module)
+    globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
+    return globals()[name]
+
 
 __all__ = [
     "FP", "R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "AluOp", "AtomicOp", "CallNames",

@@ -20,10 +20,17 @@ from dataclasses import replace
 
 from purebpf.asm.instruction import Instruction
 from purebpf.asm.opcodes import Class, JmpOp, PseudoCall, PseudoSrc
-from purebpf.asm.parser import parse
 from purebpf.errors import InvalidInputError
 
-__all__ = ["assemble", "label_slots", "parse", "resolve_maps"]
+__all__ = ["assemble", "label_slots", "parse", "resolve_maps"]  # noqa: F822 - parse: lazy, below
+
+
+def __getattr__(name: str):
+    if name == "parse":  # imported on first use: the text parser is not on the builders' path
+        from purebpf.asm.parser import parse
+
+        return parse
+    raise AttributeError(f"module 'purebpf.asm.assembler' has no attribute {name!r}")
 
 _S16 = (-(1 << 15), (1 << 15) - 1)
 _S32 = (-(1 << 31), (1 << 31) - 1)

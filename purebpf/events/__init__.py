@@ -9,7 +9,18 @@ count the kernel does not keep.
 """
 
 from purebpf.events.drops import DropCounter
-from purebpf.events.perfbuf import CpuRing, PerfBuffer
 from purebpf.events.ringbuf import Ring, RingBuffer
 
 __all__ = ["CpuRing", "DropCounter", "PerfBuffer", "Ring", "RingBuffer"]
+
+
+def __getattr__(name: str):
+    # the perf buffer (and its memory-ordering helpers) is imported on first use:
+    # ring buffer readers never need it
+    if name in ("CpuRing", "PerfBuffer"):
+        from purebpf.events import perfbuf
+
+        value = getattr(perfbuf, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'purebpf.events' has no attribute {name!r}")

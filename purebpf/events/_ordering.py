@@ -13,14 +13,12 @@ than read torn records.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import platform
+import os
 
 from purebpf.errors import NotSupportedError
 
 #: True where plain loads/stores already have acquire/release semantics.
-STRONGLY_ORDERED = platform.machine() in ("x86_64", "i386", "i686", "AMD64")
+STRONGLY_ORDERED = os.uname().machine in ("x86_64", "i386", "i686", "AMD64")
 
 _SEQ_CST = 5  # memory_order_seq_cst
 _fence_fn = None
@@ -36,12 +34,14 @@ def require_ordering() -> None:
     global _fence_fn
     if STRONGLY_ORDERED or _fence_fn is not None:
         return
+    import ctypes.util  # only on weakly ordered CPUs: it pulls in subprocess
+
     name = ctypes.util.find_library("atomic") or "libatomic.so.1"
     try:
         _fence_fn = ctypes.CDLL(name).atomic_thread_fence
     except (OSError, AttributeError):
         raise NotSupportedError(
-            f"reading BPF rings on {platform.machine()} needs memory barriers from libatomic; "
+            f"reading BPF rings on {os.uname().machine} needs memory barriers from libatomic; "
             "install it (Debian: apt-get install libatomic1)") from None
     _fence_fn.argtypes = [ctypes.c_int]
     _fence_fn.restype = None

@@ -1,24 +1,35 @@
 """Attachments of programs to hooks: one module, one class per attach kind."""
 
-from purebpf.links.btf_attach import BtfLink
-from purebpf.links.cgroup import Cgroup
-from purebpf.links.kprobe import Kprobe
 from purebpf.links.link import Link
-from purebpf.links.lsm import Lsm
-from purebpf.links.perf_attach import PerfEventLink
-from purebpf.links.perf_event import PerfEvent
-from purebpf.links.raw_tracepoint import RawTracepoint
-from purebpf.links.sockmap import SockMapAttach
-from purebpf.links.sockops import SockOps
-from purebpf.links.tc import TC
-from purebpf.links.tp_btf import TpBtf
-from purebpf.links.tracepoint import Tracepoint
-from purebpf.links.tracing import Tracing
-from purebpf.links.tracing_spec import btf_target_id, tracing_spec
-from purebpf.links.uprobe import Uprobe
-from purebpf.links.xdp import XDP
+from purebpf.links.tracing_spec import btf_target_id, tracing_spec  # light; and the function must shadow its module
+
+# Each attach kind is imported on first use (``from purebpf.links import
+# Tracepoint`` loads only the tracepoint module): the uprobe and kprobe
+# modules read ELF and kernel symbols, which a tracepoint tool never needs.
+_LAZY = {
+    "BtfLink": "btf_attach", "Cgroup": "cgroup", "Kprobe": "kprobe", "Lsm": "lsm",
+    "PerfEventLink": "perf_attach", "PerfEvent": "perf_event", "RawTracepoint": "raw_tracepoint",
+    "SockMapAttach": "sockmap", "SockOps": "sockops", "TC": "tc", "TpBtf": "tp_btf", "Tracepoint": "tracepoint",
+    "Tracing": "tracing", "Uprobe": "uprobe",
+    "XDP": "xdp",
+}
 
 __all__ = ["Link"]
 __all__ += ["BtfLink", "Kprobe", "Lsm", "PerfEvent", "PerfEventLink", "RawTracepoint", "TpBtf", "Tracepoint", "Tracing",
             "Uprobe", "btf_target_id", "tracing_spec"]
 __all__ += ["TC", "XDP", "Cgroup", "SockMapAttach", "SockOps"]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'purebpf.links' has no attribute {name!r}")
+    import importlib
+
+    loaded = importlib.import_module(f"purebpf.links.{module}")
+    globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

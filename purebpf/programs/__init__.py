@@ -1,10 +1,25 @@
 """Loaded BPF programs: load, test-run, inspect, pin, and run-time statistics."""
 
-from purebpf.programs.info import ProgramInfo
 from purebpf.programs.program import Program, ProgramSpec
-from purebpf.programs.stats import StatsEnabled, enable_stats, stats
+from purebpf.programs.stats import StatsEnabled, enable_stats, stats  # light; the function must shadow its module
 from purebpf.programs.testrun import TestRunResult
 from purebpf.sys.constants import ProgType
+
+# Program introspection is imported on first use: loading and attaching a
+# program (every ready tool) does not need it.
+_LAZY = {"ProgramInfo": "purebpf.programs.info"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'purebpf.programs' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ProgType", "Program", "ProgramInfo", "ProgramSpec", "StatsEnabled", "TestRunResult", "enable_stats", "stats",

@@ -13,14 +13,17 @@ import errno as _errno
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from purebpf.asm.instruction import Instruction, encode
 from purebpf.errors import InvalidInputError, SyscallError, VerifierError, errno_hint, errno_name
-from purebpf.programs.info import ProgramInfo, program_info
 from purebpf.programs.testrun import TestRunResult, test_run
 from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf_raw
 from purebpf.sys.attrs import ProgLoadAttr
 from purebpf.sys.objects import fd_by_id, obj_get, obj_pin
+
+if TYPE_CHECKING:
+    from purebpf.programs.info import ProgramInfo
 
 LOG_SIZE_START = 1 << 20
 LOG_SIZE_MAX = (1 << 30) - 1
@@ -95,6 +98,8 @@ class Program:
         owner = FD(fd)
         try:
             _require_program_fd(fd)
+            from purebpf.programs.info import program_info
+
             info = program_info(fd)
             spec = ProgramSpec(ProgType(info.type), info.xlated, name=info.name,
                                license="GPL" if info.gpl else "", attach_btf_id=info.attach_btf_id)
@@ -199,6 +204,8 @@ class Program:
                         flags=flags, cpu=cpu)
 
     def info(self) -> ProgramInfo:
+        from purebpf.programs.info import program_info  # imported on first use: not on the load path
+
         return program_info(self.fd)
 
     @property

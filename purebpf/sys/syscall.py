@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 from purebpf.errors import syscall_error
 from purebpf.sys.commands import Cmd
@@ -23,7 +22,7 @@ _NR = {
     "aarch64": {"bpf": 280, "perf_event_open": 241},
     "riscv64": {"bpf": 280, "perf_event_open": 241},
 }
-_ARCH = platform.machine()
+_ARCH = os.uname().machine  # not platform.machine(): importing platform costs start-up time
 if _ARCH not in _NR:  # pragma: no cover - other machines
     raise ImportError(f"purebpf: unsupported architecture {_ARCH}; add its syscall numbers")
 NR_BPF = _NR[_ARCH]["bpf"]

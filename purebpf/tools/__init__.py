@@ -22,6 +22,18 @@ TOOLS: dict[str, str] = {
     "tcpstates": "trace TCP state changes",
     "tcplife": "trace TCP sessions with their duration and bytes",
     "tcpconnect": "trace active TCP connections (connect)",
+    "tcpaccept": "trace passive TCP connections (accept)",
+    "tcpretrans": "trace TCP retransmits",
+    "bindsnoop": "trace bind() syscalls",
+    "statsnoop": "trace stat() syscalls",
+    "runqlen": "run queue length as a histogram, by sampling",
+    "cpudist": "on-CPU (or off-CPU) time per task as a histogram",
+    "offcputime": "off-CPU time by stack, with folded output",
+    "hardirqs": "time spent in hard interrupt handlers",
+    "softirqs": "time spent in soft interrupts",
+    "biosnoop": "trace block I/O, one line per request",
+    "oomkill": "trace OOM killer kills",
+    "memleak": "outstanding allocations by stack (user malloc or kernel kmalloc)",
 }
 
 

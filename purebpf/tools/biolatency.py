@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import struct
 
-from purebpf.asm import FP, R0, R1, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
+from purebpf.asm import FP, R0, R1, R6, R7, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
 from purebpf.links import RawTracepoint
 from purebpf.programs import ProgType
 from purebpf.sys import MapType
@@ -36,21 +36,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
     common.add_json(p)
 
 
-def _disk_dev(a: kit.Asm, dst, rq) -> None:
-    """dst = MKDEV(rq->q->disk->major, ->first_minor) (0 without a disk)."""
-    q = kit.kernel_offset("request", "q")
-    disk = kit.kernel_offset("request_queue", "disk")
-    kit.read_kernel_chain(a, R8, rq, [(q, 8), (disk, 8)], slot=-24)
-    none = a.fresh("nodisk")
-    a(mov(dst, 0), jmp(JmpOp.JEQ, R8, 0, none))
-    kit.task_field(a, R1, R8, ("gendisk", "major"), 4, slot=-24)
-    a(alu(AluOp.LSH, R1, disks.MINOR_BITS), stx(4, FP, -28, R1))
-    kit.task_field(a, R1, R8, ("gendisk", "first_minor"), 4, slot=-24)
-    a(ldx(4, dst, FP, -28), alu(AluOp.OR, dst, R1))
-    a.mark(none)
-    a(mov(R0, 0))
-
-
 def build(s: Session, args: argparse.Namespace, target_dev: int | None) -> object:
     start = s.hash(8, 8, "bio_start")
     hists = s.hash(KEY.size, SLOTS * 4, "bio_hists")
@@ -62,7 +47,7 @@ def build(s: Session, args: argparse.Namespace, target_dev: int | None) -> objec
         kit.filter_cgroup(a, cgroup)
         a(ldx(8, R6, R1, 0), stx(8, FP, -8, R6))
         if target_dev is not None:
-            _disk_dev(a, R7, R6)
+            kit.request_dev(a, R7, R6)
             a(jmp(JmpOp.JNE, R7, target_dev, a.out))
         a(call("ktime_get_ns"), stx(8, FP, -16, R0))
         kit.map_update(a, start.fd, -8, -16, flags)
@@ -81,7 +66,7 @@ def build(s: Session, args: argparse.Namespace, target_dev: int | None) -> objec
     a(jmp(JmpOp.JSLT, R0, 0, done), alu(AluOp.DIV, R0, 1_000_000 if args.milliseconds else 1000), mov(R7, R0))
     a(mov(R1, 0), stx(8, FP, -40, R1))
     if args.disks:
-        _disk_dev(a, R1, R6)
+        kit.request_dev(a, R1, R6)
         a(stx(4, FP, -40, R1))
     if args.flag:
         kit.task_field(a, R1, R6, ("request", "cmd_flags"), 4, slot=-24)

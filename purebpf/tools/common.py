@@ -5,7 +5,6 @@ clock columns, and the poll loop that stops on Ctrl-C, SIGTERM or -d."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -116,15 +115,21 @@ class Output:
             self.stream.write(line + "\n")
 
     def row(self, line: str, record: dict[str, Any]) -> None:
-        self.stream.write((json.dumps(record) if self.json else line) + "\n")
+        self.stream.write((_dumps(record) if self.json else line) + "\n")
 
     def record(self, record: dict[str, Any]) -> None:
         """A JSON-only record (summaries print their own text)."""
         if self.json:
-            self.stream.write(json.dumps(record) + "\n")
+            self.stream.write(_dumps(record) + "\n")
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    import json  # only with --json: not on the start-up path of text output
+
+    return json.dumps(record)
 
 
 READY_ENV = "PUREBPF_TOOL_READY"

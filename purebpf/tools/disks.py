@@ -69,3 +69,19 @@ def describe_flags(cmd_flags: int) -> str:
     text = "".join(word for name, word in FLAG_WORDS if name in bits and cmd_flags & (1 << bits[name]))
     op = ops.get(cmd_flags & 0xFF)
     return text + (OP_WORDS.get(op, "Unknown") if op else "Unknown")
+
+
+def rwbs(cmd_flags: int) -> str:
+    """The T column of biosnoop: F(lush before), the operation (R, W, D, DE,
+    F, N), then F(UA), A (readahead), S(ync), M(etadata)."""
+    bits, ops = _req_enums()
+
+    def has(name: str) -> bool:
+        return name in bits and bool(cmd_flags & (1 << bits[name]))
+
+    op = ops.get(cmd_flags & 0xFF)
+    text = "F" if has("PREFLUSH") else ""
+    text += {"WRITE": "W", "WRITE_SAME": "W", "DISCARD": "D", "SECURE_ERASE": "DE", "FLUSH": "F",
+             "READ": "R"}.get(op or "", "N")
+    return text + "".join(c for name, c in (("FUA", "F"), ("RAHEAD", "A"), ("SYNC", "S"), ("META", "M"))
+                          if has(name))

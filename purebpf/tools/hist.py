@@ -65,3 +65,17 @@ def drain(m: Any, decode_key: Any, slots: int, *, tail: str = "",
         if clear:
             m.delete_raw(key)
     return out
+
+
+def linear_lines(counts: list[int], unit: str, base: int = 0, step: int = 1) -> list[str]:
+    """The lines of libbpf-tools' ``print_linear_hist``: one per non-zero value."""
+    used = [i for i, c in enumerate(counts) if c]
+    if not used:
+        return []
+    max_value = max(counts)
+    lines = [cfmt("     %-13s : count     distribution", unit)]
+    for i in range(used[0], used[-1] + 1):
+        if counts[i]:
+            lines.append(cfmt("        %-10d : %-8d |", base + i * step, counts[i]) + stars(counts[i], max_value, 40)
+                         + "|")
+    return lines

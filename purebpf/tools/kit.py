@@ -326,3 +326,55 @@ def hist_increment(a: Asm, hists_fd: int, zero_fd: int, key_slot: int, value: Re
     a(jmp(JmpOp.JLT, R1, max_slots, capped), mov(R1, max_slots - 1))
     a.mark(capped)
     a(alu(AluOp.LSH, R1, 2), mov(R0, R9), alu(AluOp.ADD, R0, R1), mov(R1, 1), atomic(AtomicOp.ADD, 4, R0, 0, R1))
+
+
+def read_data_loc_str(a: Asm, ctx: Reg, field_offset: int, dst_slot: int, size: int) -> None:
+    """Copy the ``__data_loc char[]`` tracepoint field at ``field_offset`` (a
+    u32: length << 16 | offset from the record's start) to the stack at
+    ``FP + dst_slot``, zero-filled to ``size`` bytes so it can be a map key.
+    Clobbers r0-r5."""
+    a(mov(R1, 0), *[stx(8, FP, dst_slot + off, R1) for off in range(0, size, 8)])
+    a(ldx(4, R3, ctx, field_offset), alu(AluOp.AND, R3, 0xFFFF), alu(AluOp.ADD, R3, ctx))
+    a(mov(R1, FP), alu(AluOp.ADD, R1, dst_slot), mov(R2, size), call("probe_read_kernel_str"))
+
+
+def copy_stack(a: Asm, dst: Reg | int, src: Reg | int, size: int, *, tmp: Reg = R1) -> None:
+    """Copy ``size`` bytes (a multiple of 8) between the stack (an ``FP``
+    offset, int) and memory behind a register (map values)."""
+    for off in range(0, size, 8):
+        a(ldx(8, tmp, src, off) if isinstance(src, Reg) else ldx(8, tmp, FP, src + off))
+        a(stx(8, dst, off, tmp) if isinstance(dst, Reg) else stx(8, FP, dst + off, tmp))
+
+
+def request_dev(a: Asm, dst: Reg, rq: Reg, *, scratch: Reg | None = None) -> None:
+    """``dst = MKDEV(rq->q->disk->major, ->first_minor)`` of a block request
+    (0 without a disk), as /proc/partitions numbers it (see tools.disks).
+    Clobbers r0-r5, ``scratch`` (default r8) and the stack slots FP-24..-28."""
+    from purebpf.asm import R8
+
+    scratch = scratch or R8
+    q = kernel_offset("request", "q")
+    disk = kernel_offset("request_queue", "disk")
+    read_kernel_chain(a, scratch, rq, [(q, 8), (disk, 8)], slot=-24)
+    none = a.fresh("nodisk")
+    a(mov(dst, 0), jmp(JmpOp.JEQ, scratch, 0, none))
+    task_field(a, R1, scratch, ("gendisk", "major"), 4, slot=-24)
+    a(alu(AluOp.LSH, R1, 20), stx(4, FP, -28, R1))
+    task_field(a, R1, scratch, ("gendisk", "first_minor"), 4, slot=-24)
+    a(ldx(4, dst, FP, -28), alu(AluOp.OR, dst, R1))
+    a.mark(none)
+    a(mov(R0, 0))
+
+
+def sock_of_fd(a: Asm, dst: Reg, fd_slot: int, *, slot: int = -56) -> None:
+    """``dst = current->files->fdt->fd[fd]->private_data->sk``: the ``struct
+    sock`` behind a socket fd of the current task (the fd is the u64 at
+    ``FP + fd_slot``); 0 when a read fails.  Use only on fds known to be
+    sockets (after a socket syscall succeeded).  Clobbers r0-r5."""
+    a(call("get_current_task"), mov(dst, R0))
+    read_kernel_chain(a, dst, dst, [(kernel_offset("task_struct", "files"), 8),
+                                    (kernel_offset("files_struct", "fdt"), 8),
+                                    (kernel_offset("fdtable", "fd"), 8)], slot=slot)
+    a(ldx(8, R1, FP, fd_slot), alu(AluOp.AND, R1, 0xFFFF), alu(AluOp.LSH, R1, 3), alu(AluOp.ADD, dst, R1))
+    read_kernel_chain(a, dst, dst, [(0, 8), (kernel_offset("file", "private_data"), 8),
+                                    (kernel_offset("socket", "sk"), 8)], slot=slot)

@@ -66,55 +66,19 @@ def build(s: Session, args: argparse.Namespace) -> tuple[object, object, PerfEve
     return counts, stackmap, sampling
 
 
-def _frames(stackmap, stack_id: int) -> list[int]:
-    if stack_id < 0:
-        return []
-    raw = stackmap.lookup_raw(struct.pack("<I", stack_id))
-    if raw is None:
-        return []
-    out = []
-    for (ip,) in struct.iter_unpack("<Q", raw):
-        if not ip:
-            break
-        out.append(ip)
-    return out
+def collect(counts, stackmap) -> list[stacks.Sample]:
+    """The samples, merged by symbolized stack, by count."""
+    def rows():
+        for raw_key, raw_value in counts.items_raw():
+            pid, kid, uid, comm = KEY.unpack(raw_key)
+            yield pid, pid, comm, kid, uid, int.from_bytes(raw_value[:8], "little")
+
+    return stacks.merge(stackmap, rows())
 
 
-def collect(counts, stackmap) -> list[tuple[int, str, list[str], list[str], int]]:
-    """(pid, comm, user frames, kernel frames, count), innermost frame first, by count."""
-    sym = stacks.Symbolizer()
-    merged: dict[tuple, int] = {}  # stacks that symbolize the same are one stack
-    for raw_key, raw_value in counts.items_raw():
-        pid, kid, uid, comm = KEY.unpack(raw_key)
-        count = int.from_bytes(raw_value[:8], "little")
-        kernel = tuple(sym.kernel(ip) for ip in _frames(stackmap, kid))
-        user = tuple(sym.user(pid, ip) for ip in _frames(stackmap, uid))
-        key = (pid, comm.split(b"\0", 1)[0].decode(errors="replace"), user, kernel)
-        merged[key] = merged.get(key, 0) + count
-    out = [(pid, comm, list(user), list(kernel), n) for (pid, comm, user, kernel), n in merged.items()]
-    out.sort(key=lambda r: r[4])
-    return out
-
-
-def report(out: common.Output, args: argparse.Namespace, samples: list) -> list[str]:
-    folded = [stacks.folded_line(comm, user, kernel, n, delimit=args.delimited, annotate=args.annotations)
-              for _, comm, user, kernel, n in samples]
-    for (pid, comm, user, kernel, n), line in zip(samples, folded, strict=True):
-        out.record({"pid": pid, "comm": comm, "user_stack": user, "kernel_stack": kernel, "count": n})
-        if args.json:
-            continue
-        if args.folded:
-            out.text(line)
-            continue
-        for frame in kernel:
-            out.text(f"    {frame}")
-        if kernel and user:
-            out.text("    --")
-        for frame in user:
-            out.text(f"    {frame}")
-        out.text(common.cfmt("    %-16s %s (%d)", "-", comm, pid))
-        out.text(f"        {n}\n")
-    return folded
+def report(out: common.Output, args: argparse.Namespace, samples: list[stacks.Sample]) -> list[str]:
+    return stacks.report(out, samples, folded=args.folded, delimit=args.delimited, annotate=args.annotations,
+                         separator=True)
 
 
 def run(args: argparse.Namespace) -> int:

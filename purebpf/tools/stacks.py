@@ -134,9 +134,34 @@ class Symbolizer:
             procs = self._procs[pid] = ProcessSymbols(pid)
         return procs.symbol(addr)
 
+    def refresh(self, pid: int) -> None:
+        """Re-read the mappings of ``pid`` while it lives, so its stacks can
+        still be named after it exits (memleak -c reports at the end)."""
+        procs = ProcessSymbols(pid)
+        if procs.maps:
+            self._procs[pid] = procs
+
     @staticmethod
     def kernel(addr: int) -> str:
         return kernel_symbol(addr)
+
+
+def stack_frames(stackmap, stack_id: int) -> list[int]:
+    """The addresses of one stack in a stack trace map, innermost first
+    (none for a negative id: the stack was not taken or did not fit)."""
+    import struct
+
+    if stack_id < 0:
+        return []
+    raw = stackmap.lookup_raw(struct.pack("<I", stack_id))
+    if raw is None:
+        return []
+    out = []
+    for (ip,) in struct.iter_unpack("<Q", raw):
+        if not ip:
+            break
+        out.append(ip)
+    return out
 
 
 def folded_line(comm: str, user: list[str], kernel: list[str], count: int, *, delimit: bool = False,
@@ -150,3 +175,56 @@ def folded_line(comm: str, user: list[str], kernel: list[str], count: int, *, de
         frames.append("-")
     frames += [(f + "_[k]" if annotate else f) for f in reversed(kernel)]
     return ";".join(frames) + f" {count}"
+
+
+@dataclass
+class Sample:
+    """One stack's total: frames innermost first, as symbolized."""
+    pid: int
+    comm: str
+    user: list[str]
+    kernel: list[str]
+    count: int
+
+
+def merge(stackmap, rows) -> list[Sample]:
+    """Symbolize ``rows`` of (pid, tgid, comm bytes, kernel stack id, user
+    stack id, count) and add up those whose stacks read the same; by count.
+    User frames resolve in the tgid's address space."""
+    sym = Symbolizer()
+    merged: dict[tuple, int] = {}
+    for pid, tgid, comm, kid, uid, count in rows:
+        kernel = tuple(sym.kernel(ip) for ip in stack_frames(stackmap, kid))
+        user = tuple(sym.user(tgid, ip) for ip in stack_frames(stackmap, uid))
+        key = (pid, comm.split(b"\0", 1)[0].decode(errors="replace"), user, kernel)
+        merged[key] = merged.get(key, 0) + count
+    out = [Sample(pid, comm, list(user), list(kernel), n) for (pid, comm, user, kernel), n in merged.items()]
+    out.sort(key=lambda r: r.count)
+    return out
+
+
+def report(out, samples: list[Sample], *, folded: bool, delimit: bool, annotate: bool,
+           separator: bool) -> list[str]:
+    """Print samples as folded lines or as bcc's multi-line stacks (kernel
+    frames, ``--`` when ``separator`` and both stacks exist, user frames, then
+    ``-  comm (pid)`` and the count); JSON records either way.  Returns the
+    folded lines (for a flame graph)."""
+    from purebpf.tools.common import cfmt
+
+    lines = [folded_line(s.comm, s.user, s.kernel, s.count, delimit=delimit, annotate=annotate) for s in samples]
+    for s, line in zip(samples, lines, strict=True):
+        out.record({"pid": s.pid, "comm": s.comm, "user_stack": s.user, "kernel_stack": s.kernel, "count": s.count})
+        if out.json:
+            continue
+        if folded:
+            out.text(line)
+            continue
+        for frame in s.kernel:
+            out.text(f"    {frame}")
+        if separator and s.kernel and s.user:
+            out.text("    --")
+        for frame in s.user:
+            out.text(f"    {frame}")
+        out.text(cfmt("    %-16s %s (%d)", "-", s.comm, s.pid))
+        out.text(f"        {s.count}\n")
+    return lines

@@ -52,10 +52,7 @@ class StateChange:
 
 def decode(data: bytes) -> StateChange:
     ts, sk, pid, uid, old, new, family, sport, dport, saddr, daddr, tx, rx, comm = RECORD.unpack(data)
-    if family == socket.AF_INET6:
-        src, dst = str(ipaddress.IPv6Address(saddr)), str(ipaddress.IPv6Address(daddr))
-    else:
-        src, dst = str(ipaddress.IPv4Address(saddr[:4])), str(ipaddress.IPv4Address(daddr[:4]))
+    src, dst = address(family, saddr), address(family, daddr)
     return StateChange(ts, sk, pid, uid, old, new, family, sport, dport, src, dst, tx, rx,
                        comm.split(b"\0", 1)[0].decode(errors="replace"))
 
@@ -84,19 +81,7 @@ def build(s: Session, ring_fd: int, drops, *, family: int | None = None, newstat
     for name, off, size in (("oldstate", 24, 4), ("newstate", 28, 4), ("family", 32, 2), ("sport", 34, 2),
                             ("dport", 36, 2)):
         a(ldx(size, R1, R6, f[name].offset), stx(size, R7, off, R1))
-    a(ldx(2, R1, R6, f["family"].offset))
-    v4 = a.fresh("v4")
-    copied = a.fresh("copied")
-    a(jmp(JmpOp.JNE, R1, 10, v4))  # AF_INET6
-    for src, dst in (("saddr_v6", 40), ("daddr_v6", 56)):
-        a(ldx(8, R1, R6, f[src].offset), stx(8, R7, dst, R1), ldx(8, R1, R6, f[src].offset + 8),
-          stx(8, R7, dst + 8, R1))
-    a(ja(copied))
-    a.mark(v4)
-    a(mov(R1, 0))
-    for src, dst in (("saddr", 40), ("daddr", 56)):
-        a(ldx(4, R2, R6, f[src].offset), stx(8, R7, dst, R2), stx(8, R7, dst + 8, R1))
-    a.mark(copied)
+    copy_addresses(a, R6, R7, f, 40)
     a(ldx(8, R3, R6, f["skaddr"].offset))
     kit.read_kernel_chain(a, R1, R3, [(acked, 8)], slot=-8)
     a(stx(8, R7, 72, R1), ldx(8, R3, R6, f["skaddr"].offset))
@@ -104,6 +89,40 @@ def build(s: Session, ring_fd: int, drops, *, family: int | None = None, newstat
     a(stx(8, R7, 80, R1), mov(R1, R7), alu(AluOp.ADD, R1, 88), mov(R2, 16), call("get_current_comm"))
     kit.submit(a, R7)
     s.tracepoint(a.load(ProgType.TRACEPOINT, "tcp_state"), "sock", "inet_sock_set_state")
+
+
+def copy_addresses(a: kit.Asm, ctx, rec, f: dict, dst: int) -> None:
+    """Copy a tcp tracepoint's source and destination addresses (``saddr``,
+    ``daddr`` or their ``_v6`` twins, by ``family``) into the record at
+    ``rec + dst`` as two zero-filled 16-byte fields; IPv4 fills the first 4
+    bytes.  Loads are as wide as the field's alignment allows (the context
+    refuses misaligned ones: tcp_retransmit_skb has its addresses at 2 mod 4)."""
+    a(ldx(2, R1, ctx, f["family"].offset))
+    v4 = a.fresh("v4")
+    copied = a.fresh("copied")
+    a(jmp(JmpOp.JNE, R1, 10, v4))  # AF_INET6
+    for src, off in (("saddr_v6", dst), ("daddr_v6", dst + 16)):
+        _copy_ctx(a, ctx, f[src].offset, rec, off, 16)
+    a(ja(copied))
+    a.mark(v4)
+    a(mov(R1, 0))
+    for src, off in (("saddr", dst), ("daddr", dst + 16)):
+        a(stx(8, rec, off, R1), stx(8, rec, off + 8, R1))
+        _copy_ctx(a, ctx, f[src].offset, rec, off, 4)
+    a.mark(copied)
+
+
+def _copy_ctx(a: kit.Asm, ctx, src: int, rec, dst: int, size: int) -> None:
+    chunk = min(8, size, src & -src)
+    for i in range(0, size, chunk):
+        a(ldx(chunk, R2, ctx, src + i), stx(chunk, rec, dst + i, R2))
+
+
+def address(family: int, raw: bytes) -> str:
+    """A 16-byte address field as text (IPv4 in its first 4 bytes)."""
+    if family == socket.AF_INET6:
+        return str(ipaddress.IPv6Address(raw))
+    return str(ipaddress.IPv4Address(raw[:4]))
 
 
 def start(s: Session, on_change: Callable[[StateChange], None], **filters) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -18,3 +19,28 @@ def work(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("work") / WORK_COMM
     subprocess.run(["gcc", "-O1", "-g", "-fno-omit-frame-pointer", "-o", str(out), str(WORK_SRC)], check=True)
     return str(out)
+
+
+@pytest.fixture
+def loop(tmp_path):
+    """A 4 MiB loop device (its /dev path), detached after the test."""
+    backing = tmp_path / "disk.img"
+    backing.write_bytes(b"\1" * (4 << 20))
+    dev = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True, text=True)
+    if dev.returncode != 0:
+        pytest.skip(f"no loop device: {dev.stderr.strip()}")
+    path = dev.stdout.strip()
+    yield path
+    subprocess.run(["losetup", "-d", path], check=False)
+
+
+@pytest.fixture
+def netns():
+    """A fresh network namespace with loopback up (its name); deleted after the test."""
+    name = f"pbtools{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)

@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 WORK_SRC = Path(__file__).with_name("workload.c")
 WORK_COMM = "pbtoolwork"
+QUIET_START = 1.5  # seconds a C tool that prints nothing at start needs to attach
 
 
 class Running:
@@ -31,6 +32,12 @@ class Running:
         self._wait_ready(ready)
 
     def _wait_ready(self, ready: str, timeout: float = 30.0) -> None:
+        if ready == "quiet":  # prints nothing until it ends: give it time to attach
+            time.sleep(QUIET_START)
+            if self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError(f"{self.argv} ended before it was ready: {self.stderr or self.stdout}")
+            return
         sel = selectors.DefaultSelector()
         stream = self.proc.stderr if ready == "stderr" else self.proc.stdout
         sel.register(stream, selectors.EVENT_READ)
@@ -79,12 +86,13 @@ def start_purebpf(tool: str, *args: str) -> Running:
     return Running([sys.executable, "-m", "purebpf", tool, *args], "stderr", env)
 
 
-def start_oracle(tool: str, *args: str) -> Running:
-    """The libbpf-tools binary, line-buffered so its header says it is attached."""
+def start_oracle(tool: str, *args: str, quiet: bool = False) -> Running:
+    """The libbpf-tools binary, line-buffered so its header says it is attached
+    (``quiet``: it prints no header, wait a moment instead)."""
     path = shutil.which(tool) or f"/usr/sbin/{tool}"
     if not os.path.exists(path):
         pytest.skip(f"libbpf-tools' {tool} is not installed")
-    return Running(["stdbuf", "-oL", path, *args], "stdout")
+    return Running(["stdbuf", "-oL", path, *args], "quiet" if quiet else "stdout")
 
 
 def run_purebpf(tool: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
@@ -122,3 +130,9 @@ def one_line_error(res: subprocess.CompletedProcess) -> str:
     assert res.returncode != 0, res
     assert len(err.splitlines()) == 1 and "Traceback" not in err and err.startswith("purebpf"), err
     return err
+
+
+def read_direct(dev: str, count: int = 64) -> None:
+    """``count`` 4 KiB reads of ``dev`` that bypass the page cache: one request each."""
+    subprocess.run(["dd", f"if={dev}", "of=/dev/null", "bs=4k", f"count={count}", "iflag=direct"], check=True,
+                   capture_output=True)

@@ -4,31 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 
-import pytest
-
-from tests.tools.harness import one_line_error, run_purebpf, settle, start_oracle, start_purebpf
+from tests.tools.harness import one_line_error, read_direct, run_purebpf, settle, start_oracle, start_purebpf
 
 ROW = re.compile(r"^\s*(\d+) -> (\d+)\s*: (\d+)\s*\|")
 READS = 64
-
-
-@pytest.fixture
-def loop(tmp_path):
-    backing = tmp_path / "disk.img"
-    backing.write_bytes(b"\1" * (4 << 20))
-    dev = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True, text=True)
-    if dev.returncode != 0:
-        pytest.skip(f"no loop device: {dev.stderr.strip()}")
-    path = dev.stdout.strip()
-    yield path
-    subprocess.run(["losetup", "-d", path], check=False)
-
-
-def read_direct(dev: str, count: int = READS) -> None:
-    subprocess.run(["dd", f"if={dev}", "of=/dev/null", "bs=4k", f"count={count}", "iflag=direct"], check=True,
-                   capture_output=True)
 
 
 def total(lines: list[str]) -> int:

@@ -4,7 +4,6 @@ makes over loopback in a network namespace the test creates."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
 import pytest
@@ -14,16 +13,6 @@ from tests.tools.harness import WORK_COMM, one_line_error, run_purebpf, settle, 
 PORT = 47123
 N = 3
 
-
-@pytest.fixture
-def netns():
-    name = f"pbtools{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 def connect(netns: str, work: str, n: int = N) -> None:
@@ -91,3 +80,17 @@ def test_bad_input_is_one_line():
     one_line_error(run_purebpf("tcpconnect", "-P", "http"))
     one_line_error(run_purebpf("tcpstates", "-L", "70000"))
     one_line_error(run_purebpf("tcplife", "-p", "999999"))
+
+
+def test_tcpaccept_sees_each_accept(netns, work):
+    tool = start_purebpf("tcpaccept", "-P", str(PORT))
+    js = start_purebpf("tcpaccept", "-j", "-t")
+    connect(netns, work)
+    settle()
+    lines = tool.stop().splitlines()
+    assert lines[0].split() == ["PID", "COMM", "IP", "RADDR", "RPORT", "LADDR", "LPORT"]
+    rows = [ln.split() for ln in lines[1:]]
+    assert [r[1:4] + r[5:] for r in rows] == [[WORK_COMM, "4", "127.0.0.1", "127.0.0.1", str(PORT)]] * N, rows
+    assert len({r[0] for r in rows}) == 1 and len({r[4] for r in rows}) == N  # one process, N client ports
+    records = [r for r in map(json.loads, js.stop().splitlines()) if r["lport"] == PORT]
+    assert len(records) == N and all(r["comm"] == WORK_COMM and r["timestamp"] >= 0 for r in records)

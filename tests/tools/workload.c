@@ -13,6 +13,8 @@
  *   work leak N SIZE           N malloc(SIZE) never freed, N malloc+free, then pause 1 s
  *   work bind PORT             bind a TCP socket to 127.0.0.1:PORT
  *   work openrate N RATE PATH  N opens of PATH paced at RATE a second (for benchmarks)
+ *   work hog MB                touch MB megabytes of fresh memory, 1 MB at a time (for OOM kills)
+ *   work unlink N PATH         N times: create PATH, write 1 byte, sleep 10 ms, unlink it
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -150,6 +152,17 @@ int main(int argc, char **argv) {
 			int fd = open(argv[4], O_RDONLY);
 			if (fd >= 0)
 				close(fd);
+		}
+	} else if (!strcmp(mode, "hog")) {
+		for (int i = 0; i < n; i++)
+			memset(malloc(1 << 20), 1, 1 << 20);
+	} else if (!strcmp(mode, "unlink")) {
+		for (int i = 0; i < n; i++) {
+			int fd = open(argv[3], O_CREAT | O_WRONLY | O_TRUNC, 0640);
+			write(fd, "x", 1);
+			close(fd);
+			usleep(10000);
+			unlink(argv[3]);
 		}
 	} else if (!strcmp(mode, "bind")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
