@@ -143,6 +143,13 @@ class Symbolizer:
             procs = self._procs[pid] = ProcessSymbols(pid)
         return procs.symbol(addr)
 
+    def refresh(self, pid: int) -> None:
+        """Re-read the mappings of ``pid`` while it lives, so its stacks can
+        still be named after it exits (reports printed at the end)."""
+        procs = ProcessSymbols(pid)
+        if procs.maps:
+            self._procs[pid] = procs
+
     @staticmethod
     def kernel(addr: int) -> str:
         from purebpf.symbols.kernel import kernel_symbols

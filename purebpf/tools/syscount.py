@@ -14,9 +14,10 @@ import argparse
 import errno as errno_mod
 
 from purebpf.errors import InvalidInputError
+from purebpf.sys.syscalls import syscall_name as known_syscall
+from purebpf.sys.syscalls import syscall_names
 from purebpf.tools import common
 from purebpf.tools.common import cfmt
-from purebpf.tools.syscall_names import syscall_name, syscall_names
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
@@ -123,3 +124,8 @@ def run(args: argparse.Namespace) -> int:
         common.run_loop(tracer.poll, out, duration=args.duration, interval=args.interval,
                         on_interval=lambda: print_summary(out, tracer, args))
     return 0
+
+
+def syscall_name(nr: int) -> str:
+    """The name of syscall ``nr``, or ``[nr]`` when unknown (as libbpf-tools prints it)."""
+    return known_syscall(nr) or f"[{nr}]"
