@@ -34,6 +34,8 @@ TOOLS: dict[str, str] = {
     "biosnoop": "trace block I/O, one line per request",
     "oomkill": "trace OOM killer kills",
     "memleak": "outstanding allocations by stack (user malloc or kernel kmalloc)",
+    "filelife": "trace short-lived files: created and deleted, with their age",
+    "biotop": "block I/O by process, top-like, at an interval",
 }
 
 
