@@ -3,92 +3,348 @@
     purebpf trace -e 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'
     purebpf trace -c 'ls /' script.bt
     purebpf trace -l 'tracepoint:sched:*'
+
+bpftrace parses its command line with getopt (options may follow the program
+file, ``-lv`` bundles flags, ``--`` ends options), so this subcommand takes its
+arguments raw and parses them the same way instead of through argparse.
 """
 
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import os
-import shlex
 import sys
+from dataclasses import dataclass, field
 
-from purebpf.errors import InvalidInputError, NotFoundError
+from purebpf.errors import BPFError, InvalidInputError
 
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+PID_MAX_LIMIT = 4 * 1024 * 1024  # the kernel's PID_MAX_LIMIT on 64-bit
+
+USAGE = """\
+USAGE:
+    purebpf trace [options] FILENAME [ARGS...]
+    purebpf trace [options] - <stdin input>
+    purebpf trace [options] -e 'program' [ARGS...]
+
+Runs a bpftrace program, compiled straight to eBPF in Python (no LLVM).
+
+OPTIONS:
+    -e PROGRAM          the program text
+    -c, --cmd CMD       run CMD once probes are attached; stop when it ends
+    -p, --pid PID       trace this process (uprobes) and stop when it exits
+    -l, --list          list probes matching the search argument (or the program's probes)
+    -v                  verbose: verifier statistics; with -l, probe arguments
+    -f, --format FMT    output format: text (default) or json
+    -o, --output FILE   write the output to FILE
+    -q                  quiet: do not print the "Attached N probes" line
+    -d, --dry-run       compile and load, print the tree and instructions, do not attach
+    -B MODE             output buffering: line (default), full or none
+    -k                  accepted for compatibility (helper error checks are not generated)
+    --unsafe            allow unsafe functions (system, cat's cousins, signal)
+    --no-warnings       do not print warnings
+    --info              print what this kernel and purebpf trace support
+    -V, --version       print the version
+    -h, --help          print this help
+    --                  end of options: what follows is for the program ($1 ... and getopt())
+"""
+
+# short options: those taking a value, and flags
+SHORT_VALUE = set("eBcpfoId")
+SHORT_FLAG = set("lvqkhVs")
+LONG_VALUE = {"cmd": "c", "pid": "p", "format": "f", "output": "o", "include": "include",
+              "probe-filter": "probe-filter", "mode": "mode"}
+LONG_FLAG = {"list": "l", "help": "h", "version": "V", "unsafe": "unsafe", "no-warnings": "no-warnings",
+             "info": "info", "dry-run": "dry-run", "usdt-file-activation": "usdt-file-activation",
+             "verify-llvm-ir": "ignored"}
+
+
+class UsageError(Exception):
+    pass
+
+
+@dataclass
+class Options:
+    program: str | None = None
+    positional: list[str] = field(default_factory=list)
+    after_dashdash: list[str] = field(default_factory=list)
+    command: str | None = None
+    pid_text: str | None = None
+    list: bool = False
+    verbose: bool = False
+    format: str = "text"
+    output: str | None = None
+    quiet: bool = False
+    dry_run: bool = False
+    debug: bool = False
+    buffering: str = "line"
+    unsafe: bool = False
+    no_warnings: bool = False
+    info: bool = False
+    version: bool = False
+    help: bool = False
+    probe_filter: str | None = None
+
+
+def parse_options(argv: list[str]) -> Options:
+    """getopt_long with argument permutation, as bpftrace reads its command line."""
+    opts = Options()
+    i = 0
+
+    def value(name: str, inline: str | None) -> str:
+        nonlocal i
+        if inline is not None:
+            return inline
+        i += 1
+        if i >= len(argv):
+            raise UsageError(f"option requires an argument -- '{name}'")
+        return argv[i]
+
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            opts.after_dashdash = argv[i + 1:]
+            break
+        if arg.startswith("--"):
+            name, eq, inline = arg[2:].partition("=")
+            if name in LONG_VALUE:
+                _set(opts, LONG_VALUE[name], value(name, inline if eq else None))
+            elif name in LONG_FLAG and not eq:
+                _set(opts, LONG_FLAG[name], None)
+            else:
+                raise UsageError(f"unrecognized option '{arg}'")
+        elif arg.startswith("-") and arg != "-":
+            j = 1
+            while j < len(arg):
+                c = arg[j]
+                if c in SHORT_VALUE:
+                    rest = arg[j + 1:]
+                    if c == "d" and not rest and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                        _set(opts, "d", "all")  # bare -d: debug output
+                    else:
+                        _set(opts, c, value(c, rest or None))
+                    break
+                if c in SHORT_FLAG:
+                    _set(opts, c, None)
+                    j += 1
+                    continue
+                raise UsageError(f"invalid option -- '{c}'")
+        else:
+            opts.positional.append(arg)
+        i += 1
+    return opts
+
+
+def _set(opts: Options, key: str, val: str | None) -> None:
+    if key == "e":
+        opts.program = val if opts.program is None else opts.program + "\n" + val
+    elif key == "c":
+        opts.command = val
+    elif key == "p":
+        opts.pid_text = val
+    elif key == "f":
+        opts.format = val or ""
+    elif key == "o":
+        opts.output = val
+    elif key == "B":
+        opts.buffering = val or ""
+    elif key == "d":
+        opts.debug = True
+    elif key == "dry-run":
+        opts.dry_run = True
+    elif key == "l":
+        opts.list = True
+    elif key == "v":
+        opts.verbose = True
+    elif key == "q":
+        opts.quiet = True
+    elif key == "h":
+        opts.help = True
+    elif key == "V":
+        opts.version = True
+    elif key == "unsafe":
+        opts.unsafe = True
+    elif key == "no-warnings":
+        opts.no_warnings = True
+    elif key == "info":
+        opts.info = True
+    elif key == "probe-filter":
+        opts.probe_filter = val
+    # -k, -s, -I, --include, --mode, --usdt-file-activation: accepted, no effect
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    # '\0' as the only prefix character: argparse hands every argument through untouched
     p = subparsers.add_parser(
-        "trace", help="run a bpftrace program (compiled straight to eBPF)",
+        "trace", help="run a bpftrace program (compiled straight to eBPF)", add_help=False, prefix_chars="\0",
         description="Run a bpftrace program: the same language and output as bpftrace, compiled to eBPF "
-                    "in Python with no LLVM.")
-    p.add_argument("-e", dest="program", metavar="PROGRAM", help="the program text")
-    p.add_argument("file", nargs="?", help="a program file (when -e is not given)")
-    p.add_argument("params", nargs="*", help="positional parameters $1, $2 ...")
-    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD once probes are attached; stop when it ends")
-    p.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace this process (uprobes) until it exits")
-    p.add_argument("-l", dest="list", nargs="?", const="*", metavar="PATTERN", help="list probes matching PATTERN")
-    p.add_argument("-f", dest="format", choices=("text", "json"), default="text", help="output format")
-    p.add_argument("-o", dest="output", metavar="FILE", help="write the output to FILE")
-    p.add_argument("-v", dest="verbose", action="store_true", help="verbose: show verifier statistics")
-    p.add_argument("-d", dest="debug", action="store_true", help="print the tree and the instructions; do not run")
-    p.add_argument("--unsafe", action="store_true", help="allow unsafe functions (system, cat)")
-    p.add_argument("-B", dest="buffering", choices=("line", "full", "none"), default="line",
-                   help="output buffering")
-    p.add_argument("--info", action="store_true", help="print what this kernel supports for tracing")
+                    "in Python with no LLVM (purebpf trace -h for the options).")
+    p.add_argument("argv", nargs="*")
     p.set_defaults(func=run)
 
 
-def _source(args: argparse.Namespace) -> tuple[str, str, list[str]]:
-    if args.program is not None:
-        params = ([args.file] if args.file else []) + args.params
-        return args.program, "stdin", params
-    if not args.file:
-        raise InvalidInputError("no program given: use -e 'PROGRAM' or a program file (see purebpf trace -h)")
-    try:
-        with open(args.file) as f:
-            return f.read(), args.file, args.params
-    except OSError as exc:
-        raise NotFoundError(f"cannot read program file {args.file}: {exc.strerror}") from None
-
-
 def run(args: argparse.Namespace) -> int:
-    if args.info:
+    argv = list(args.argv)
+    # argparse drops a '--'; bpftrace passes what follows it to the program, so read it back from sys.argv
+    if "--" in sys.argv and "trace" in sys.argv:
+        argv = sys.argv[sys.argv.index("trace") + 1:]
+    return main(argv)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        opts = parse_options(argv)
+    except UsageError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        print(USAGE, end="", file=sys.stderr)
+        return 1
+    try:
+        return _main(opts)
+    except BPFError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(opts: Options) -> int:
+    if opts.help:
+        print(USAGE, end="")
+        return 0
+    if opts.version:
+        from purebpf import __version__
+        print(f"purebpf trace v{__version__} (the bpftrace language, compiled in Python)")
+        return 0
+    if opts.info:
         return _info()
-    if args.list is not None:
-        return _list(args.list)
+    if opts.format not in ("text", "json"):
+        raise InvalidInputError(f'Invalid output format "{opts.format}"\nValid formats: json, text')
+    if opts.buffering not in ("line", "full", "none"):
+        raise InvalidInputError(f"Invalid buffering mode: {opts.buffering} (line, full or none)")
+    pid = _pid(opts.pid_text) if opts.pid_text is not None else None
+    if opts.list:
+        from purebpf.trace.listing import list_probes
+        return list_probes(opts.program, opts.positional, verbose=opts.verbose, pid=pid)
+    text, name, params = _source(opts)
+    return _run_program(opts, text, name, params, pid)
+
+
+def _pid(text: str) -> int:
+    """bpftrace's pid validation, with its wording."""
+    digits = len(text) - len(text.lstrip("0123456789"))
+    if digits == 0:
+        raise InvalidInputError(f"Failed to parse pid: invalid integer: {text}")
+    if digits != len(text):
+        raise InvalidInputError(f"Failed to parse pid: invalid trailing bytes: {text}")
+    pid = int(text)
+    if not 0 < pid <= PID_MAX_LIMIT:
+        raise InvalidInputError(f"Pid out of range: {pid}")
+    if not os.path.exists(f"/proc/{pid}"):
+        raise InvalidInputError(f"No such process: {pid}")
+    return pid
+
+
+def _source(opts: Options) -> tuple[str, str, list[str]]:
+    """The program text, the name errors are reported under, and the positional parameters."""
+    params = list(opts.positional)
+    if opts.program is not None:
+        text, name = opts.program, "stdin"
+    elif not params:
+        raise InvalidInputError("No program specified: use -e 'PROGRAM', a program file or - for stdin")
+    else:
+        path = params.pop(0)
+        if path == "-":
+            text, name = sys.stdin.read(), "stdin"
+        else:
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except OSError as exc:
+                raise InvalidInputError(f"failed to open file '{path}': {exc.strerror}") from None
+            name = path
+    params += [a for a in opts.after_dashdash if not a.startswith("--")]
+    return text, name, params
+
+
+def _named_options(opts: Options) -> dict[str, str]:
+    named = {}
+    for arg in opts.after_dashdash:
+        if arg.startswith("--") and len(arg) > 2:
+            key, eq, val = arg[2:].partition("=")
+            named[key] = val if eq else "true"
+    return named
+
+
+def _run_program(opts: Options, text: str, name: str, params: list[str], pid: int | None) -> int:
     from purebpf.trace.compiler import compile_program
     from purebpf.trace.location import ProgramError
 
-    text, name, params = _source(args)
+    child = None
+    if opts.command:
+        from purebpf.trace.runtime import HeldChild
+        child = HeldChild.spawn(opts.command)
     try:
-        program = compile_program(text, name=name, params=params)
-    except ProgramError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if program.warnings:
-        print(program.warnings, file=sys.stderr)
-    if args.debug:
-        return _debug(program)
+        try:
+            program = compile_program(text, name=name, params=params, unsafe=opts.unsafe, cpid=child.pid if child
+                                      else 0, named=_named_options(opts), warnings=not opts.no_warnings,
+                                       probe_filter=opts.probe_filter)
+        except ProgramError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        if program.warnings and not opts.no_warnings:
+            print(program.warnings, file=sys.stderr)
+        if opts.debug and not opts.dry_run:
+            return _debug(program)
+        return _trace(opts, program, pid, child)
+    finally:
+        if child is not None:
+            child.kill()
 
+
+def _trace(opts: Options, program, pid: int | None, child) -> int:
     from purebpf.trace.runtime import Tracer
 
-    out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115 - closed below
+    _take_bpftrace_name()
+    json_output = opts.format == "json"
+    out = open(opts.output, "w") if opts.output else sys.stdout  # noqa: SIM115 - closed below
     try:
-        with Tracer(program, out=out, json_output=args.format == "json", pid=args.pid) as tracer:
-            return tracer.run(command=shlex.split(args.command) if args.command else None,
-                              on_attached=lambda n: _attached(n, args.format == "json", out))
+        with Tracer(program, out=out, json_output=json_output, pid=pid, unsafe=opts.unsafe,
+                    warnings=not opts.no_warnings) as tracer:
+            if opts.verbose:
+                _verifier_stats(tracer)
+            if opts.dry_run:
+                return 0
+            return tracer.run(child=child, on_attached=lambda n: _attached(n, json_output, opts.quiet, out))
     finally:
         if out is not sys.stdout:
             out.close()
 
 
-def _attached(count: int, json_output: bool, out) -> None:
-    if json_output:
-        out.write('{"type": "attached_probes", "data": {"probes": %d}}\n' % count)
-    else:
-        print(f"Attached {count} probe{'s' if count != 1 else ''}", file=sys.stderr)
+def _take_bpftrace_name() -> None:
+    """BEGIN and END run in this process, so their ``comm`` is ours: scripts commonly filter
+    ``comm != "bpftrace"`` to leave the tracer out, so the tracer answers to that name."""
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write("bpftrace")
+    except OSError:
+        pass
+
+
+def _verifier_stats(tracer) -> None:
+    for probe in tracer.program.probes:
+        prog = tracer.progs[probe.index]
+        print(f"\nProgram ID: {prog.info().id}" if hasattr(prog, "info") else "", file=sys.stderr)
+        print(f"The verifier log for {probe.target.name}:", file=sys.stderr)
+        log = (getattr(prog, "verifier_log", "") or "").strip().splitlines()
+        stats = [line for line in log if line.startswith(("processed ", "verification time", "stack depth"))]
+        print("\n".join(stats) if stats else f"processed {len(probe.insns)} insns", file=sys.stderr)
+
+
+def _attached(count: int, json_output: bool, quiet: bool, out) -> None:
+    if not quiet:
+        if json_output:
+            out.write(f'{{"type": "attached_probes", "count": {count}, "data": {{"probes": {count}}}}}\n')
+            out.flush()
+        else:
+            print(f"Attached {count} probe{'s' if count != 1 else ''}", file=sys.stderr)
     if os.environ.get(NOTIFY) == "1":
         print(NOTIFY, flush=True)
 
@@ -104,34 +360,8 @@ def _debug(program) -> int:
     return 0
 
 
-def _list(pattern: str) -> int:
-    from purebpf.sys.tracepoint_format import list_tracepoints
-
-    if ":" not in pattern:
-        pattern = "*" + pattern + "*" if "*" not in pattern else pattern
-    provider, _, rest = pattern.partition(":")
-    if provider in ("tracepoint", "t", "*") or not rest:
-        for cat, name in list_tracepoints():
-            full = f"tracepoint:{cat}:{name}"
-            if fnmatch.fnmatchcase(full, pattern) or fnmatch.fnmatchcase(f"{cat}:{name}", pattern):
-                print(full)
-    if provider in ("uprobe", "u"):
-        from purebpf.links.symbols import resolve_binary, symbol_table
-
-        binary, _, func = rest.partition(":")
-        path = resolve_binary(binary)
-        for sym in sorted(symbol_table(path).functions()):
-            if fnmatch.fnmatchcase(sym, func or "*"):
-                print(f"uprobe:{path}:{sym}")
-    return 0
-
-
 def _info() -> int:
-    from purebpf.features import probe_all
+    from purebpf.trace.info import info_lines
 
-    report = probe_all()
-    print("Kernel helpers / features (probed by loading programs):")
-    for section in report.sections():
-        for item in section.items:
-            print(f"  {item.name}: {'yes' if item.available else 'no'}")
+    print("\n".join(info_lines()))
     return 0

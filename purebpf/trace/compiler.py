@@ -1,20 +1,26 @@
 """The pipeline from bpftrace source to loadable programs: parse, expand
-probes, analyse, generate code.  Pure: nothing here creates kernel objects,
-so ``purebpf trace -d`` and the tests can compile without loading."""
+macros, expand probes, analyse, generate code.  Pure: nothing here creates
+kernel objects, so ``purebpf trace -d`` and the tests can compile without
+loading."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from purebpf.asm import Instruction, assemble
+from purebpf.asm import Instruction, assemble, label_slots
 from purebpf.errors import BPFError
 from purebpf.sys.tracepoint_format import list_tracepoints, tracepoint_fields
 from purebpf.trace import ast
+from purebpf.trace.cdefs import parse_cdefs
 from purebpf.trace.codegen import RINGBUF, Event, ProgramContext, compile_probe
 from purebpf.trace.location import Diagnostics, Location, ProgramError, Source
+from purebpf.trace.macros import expand as expand_macros
 from purebpf.trace.parser import parse
 from purebpf.trace.probes import ProbeError, ProbeTarget, expand, has_wildcard, parse_attach_point
-from purebpf.trace.semantic import MapInfo, ProbeScope, Semantic
+from purebpf.trace.semantic import Environment, MapInfo, ProbeScope, Semantic
+
+MAP_KINDS = ("hash", "lruhash", "percpuhash", "percpulruhash", "percpuarray")
 
 
 @dataclass
@@ -22,6 +28,7 @@ class CompiledProbe:
     target: ProbeTarget
     insns: list[Instruction]
     index: int  # position among the program's probes, for naming
+    funcs: list[tuple[int, str, int]] = field(default_factory=list)  # callbacks: (slot, name, parameters)
 
 
 @dataclass
@@ -34,24 +41,52 @@ class CompiledProgram:
     start_ns: int
     warnings: str = ""
     map_names: list[str] = field(default_factory=list)
+    stack_maps: set[str] = field(default_factory=set)
+    cpid: int = 0
 
     @property
     def attachable(self) -> list[CompiledProbe]:
         return [p for p in self.probes if p.target.provider not in ("BEGIN", "END")]
 
 
-def compile_program(text: str, *, name: str = "stdin", params: list[str] | None = None) -> CompiledProgram:
-    """Compile bpftrace source; raises ProgramError carrying every diagnostic."""
+def compile_program(text: str, *, name: str = "stdin", params: list[str] | None = None, unsafe: bool = False,
+                    cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
+                    probe_filter: str | None = None) -> CompiledProgram:
+    """Compile bpftrace source; raises ProgramError carrying every diagnostic.
+
+    ``params`` are the positional parameters ($1...), ``named`` the program
+    options given after ``--`` (read by ``getopt()``), ``cpid`` the pid of the
+    ``-c`` command (held before exec until probes are attached); ``probe_filter``
+    a regular expression only the probes to attach must match (BEGIN and END always run)."""
     source = Source(text, name)
     tree = parse(text, name)
     diags = Diagnostics(source)
     for item in tree.config:
         diags.warning(f"config option '{item.key}' is ignored by purebpf", item.loc)
-
-    targets = _targets(tree, diags)
+    cdefs = parse_cdefs(tree.c_definitions)
+    env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs)
+    expand_macros(tree, diags)
     diags.raise_if_errors()
 
-    sem = Semantic(diags)
+    _substitute_params(tree, env.params)
+    targets = _targets(tree, diags)
+    if probe_filter is not None:
+        targets = _filtered(targets, probe_filter, diags)
+    diags.raise_if_errors()
+
+    sem = Semantic(diags, env)
+    _declared_maps(tree, sem, diags)
+    # a first pass learns every map's type, so a probe may read a map that a later probe writes
+    first = Semantic(Diagnostics(source), env)
+    first.maps = sem.maps
+    for probe, target, _ in targets:
+        scope = ProbeScope(target)
+        if target.provider == "tracepoint":
+            try:
+                scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
+            except BPFError:
+                continue
+        first.probe(probe, scope)
     scopes: list[tuple[ast.Probe, ProbeScope]] = []
     for probe, target, loc in targets:
         scope = ProbeScope(target)
@@ -59,30 +94,94 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
             try:
                 scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
             except BPFError:
-                diags.error(f"tracepoint not found: {target.target}:{target.func}", loc)
+                diags.error(f"No matches for tracepoint {target.target}:{target.func}.", loc)
                 continue
         sem.probe(probe, scope)
         scopes.append((probe, scope))
     for info in sem.maps.values():
-        if not info.kind:
+        if not info.kind and info.name not in {d.name for d in tree.map_decls}:
             diags.error(f"Undefined map: {info.name}", info.loc)
+    _check_program_options(env, diags)
+    unused = [d for d in tree.map_decls if not sem.maps[d.name].kind]
+    for decl in unused:
+        diags.warning(f"Unused map: {decl.name}", decl.loc)
+        del sem.maps[decl.name]
     diags.raise_if_errors()
 
-    ctx = ProgramContext(sem.maps, list(params or []))
+    ctx = ProgramContext(sem.maps, list(params or []), ncpus=sem.ncpus, cpid=cpid, named=dict(named or {}),
+                         enum_values=cdefs.enum_values, defines=cdefs.defines)
     compiled = []
     for index, (probe, scope) in enumerate(scopes):
         # analyse again: the tree is shared by a probe's attach points, types are per target
-        rerun = Semantic(Diagnostics(source))
+        rerun = Semantic(Diagnostics(source), env)
         rerun.maps = sem.maps
         scope.variables = {}
+        scope.for_loops = 0
         rerun.probe(probe, scope)
-        insns = compile_probe(ctx, scope, probe, diags)
-        if insns is not None:
-            compiled.append(CompiledProbe(scope.target, assemble(insns), index))
+        for node in ast.walk(probe.body):  # every use of a variable reads it as finally typed
+            if isinstance(node, ast.Variable) and node.name in scope.variables:
+                node.type = scope.variables[node.name]
+        result = compile_probe(ctx, scope, probe, diags)
+        if result is not None:
+            insns, funcs = result
+            slots = label_slots(insns)
+            compiled.append(CompiledProbe(scope.target, assemble(insns), index,
+                                          [(slots[f.label], f.label, f.nparams) for f in funcs]))
     diags.raise_if_errors()
-    warnings = diags.render() if diags.items else ""
-    return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, warnings,
-                           sorted(sem.maps) + [RINGBUF])
+    rendered = diags.render() if diags.items and warnings else ""
+    return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, rendered,
+                           sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps), ctx.stack_maps, cpid)
+
+
+def _substitute_params(tree: ast.Program, params: list[str]) -> None:
+    """Positional parameters in attach points (``interval:ms:$1``) are replaced by their text."""
+    def value(m: re.Match) -> str:
+        index = int(m.group(1))
+        return params[index - 1] if 0 < index <= len(params) else ""
+
+    for probe in tree.probes:
+        for ap in probe.attach_points:
+            if "$" in ap.raw:
+                ap.raw = re.sub(r"\$(\d+)", value, ap.raw)
+
+
+def _filtered(targets: list, pattern: str, diags: Diagnostics) -> list:
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        diags.error(f"Invalid --probe-filter regex '{pattern}': {exc}", None)
+        return targets
+    kept = [t for t in targets if t[1].provider in ("BEGIN", "END") or regex.search(t[1].name)]
+    if not any(t[1].provider not in ("BEGIN", "END") for t in kept):
+        diags.error("No probes to attach", None)
+    return kept
+
+
+def _check_program_options(env: Environment, diags: Diagnostics) -> None:
+    """Options after ``--`` must be ones the program reads with getopt(); ``--help`` lists those."""
+    known = env.options_read
+    hint = "HINT: expected program options: " + ", ".join(f"--{k}" for k in sorted(known)) if known else \
+        "HINT: this program reads no options (getopt())"
+    if "help" in env.named and "help" not in known:
+        lines = ["HINT: expected program options:"] + [f"  --{k}" + (f": {d}" if d else "") for k, d in known.items()]
+        diags.error("program options:\n" + "\n".join(lines), None)
+        return
+    unexpected = [k for k in env.named if k not in known]
+    if unexpected:
+        diags.error("unexpected program command line options: " + ", ".join(f"--{k}" for k in unexpected)
+                    + "\n" + hint, None)
+
+
+def _declared_maps(tree: ast.Program, sem: Semantic, diags: Diagnostics) -> None:
+    """``let @m = hash(N);``: the map's size (bpftrace's map declarations)."""
+    for decl in tree.map_decls:
+        kind = decl.kind
+        if kind.func not in MAP_KINDS:
+            diags.error(f"Invalid map type: {kind.func} (one of {', '.join(MAP_KINDS)})", kind.loc)
+            continue
+        size = kind.args[0].value if kind.args and isinstance(kind.args[0], ast.Integer) else 0
+        info = sem.map_info(ast.Map(decl.loc, decl.name))
+        info.max_entries = size
 
 
 def _targets(tree: ast.Program, diags: Diagnostics) -> list[tuple[ast.Probe, ProbeTarget, Location]]:
@@ -105,4 +204,13 @@ def _targets(tree: ast.Program, diags: Diagnostics) -> list[tuple[ast.Probe, Pro
     return out
 
 
-__all__ = ["CompiledProbe", "CompiledProgram", "ProgramError", "compile_program"]
+def program_targets(text: str, name: str = "stdin") -> list[ProbeTarget]:
+    """The concrete attach points of a program (for ``-l``), without analysing its bodies."""
+    tree = parse(text, name)
+    diags = Diagnostics(Source(text, name))
+    targets = [t for _, t, _ in _targets(tree, diags)]
+    diags.raise_if_errors()
+    return targets
+
+
+__all__ = ["CompiledProbe", "CompiledProgram", "ProgramError", "compile_program", "program_targets"]

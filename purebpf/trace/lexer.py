@@ -175,7 +175,7 @@ class Lexer:
         text, out = self.text, []
         self._advance(1)
         while True:
-            if self.pos >= len(text) or text[self.pos] == "\n":
+            if self.pos >= len(text) or (text[self.pos] == "\n" and '"' not in text[self.pos:]):
                 eol = text.find("\n", self.line_start)
                 end = (eol if eol >= 0 else len(text)) - self.line_start + 1
                 raise LexError("unterminated string", Location(line, col, max(end, col + 1)))

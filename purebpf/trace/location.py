@@ -48,9 +48,12 @@ class Source:
             self._lines = self.text.split("\n")
         return self._lines[n - 1] if 0 < n <= len(self._lines) else ""
 
+    def format_message(self, level: str, message: str, loc: Location | None) -> str:
+        return self.format(Diagnostic(level, message, loc))
+
     def format(self, diag: Diagnostic) -> str:
         if diag.loc is None:
-            return f"{self.name}: {diag.level}: {diag.message}"
+            return f"{diag.level}: {diag.message}"
         loc = diag.loc
         head = f"{self.name}:{loc.line}:{loc.col}-{loc.end}: {diag.level}: {diag.message}"
         text = self.line(loc.line)

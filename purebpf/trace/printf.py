@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 # %[flags][width][.precision][length]conversion, C style
-_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?([diouxXcspr%])")
+_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?(r[xh]|[diouxXcspr%])")
 INT_CONVERSIONS = frozenset("diouxXcp")
 
 
@@ -31,12 +31,18 @@ class Conversion:
             return (spec + "c") % chr(int(value) & 0xFF)
         if conv == "p":
             return (spec + "s") % f"0x{int(value) & 0xFFFFFFFFFFFFFFFF:x}"
+        if conv in ("rx", "rh"):
+            data = value if isinstance(value, bytes) else str(value).encode()
+            text = "".join(f"\\x{b:02x}" for b in data) if conv == "rx" else " ".join(f"{b:02x}" for b in data)
+            return (spec + "s") % text
         if conv == "r":
             data = value if isinstance(value, bytes) else str(value).encode()
             return (spec + "s") % "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data)
         number = int(value)
         if conv in "uxXo" and number < 0:
             number &= 0xFFFFFFFFFFFFFFFF
+        elif conv in "di" and number >= 1 << 63:
+            number -= 1 << 64
         return (spec + ("d" if conv in "iu" else conv)) % number
 
 

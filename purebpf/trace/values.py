@@ -1,29 +1,218 @@
 """Decoding what the BPF side wrote (map keys and values, event records)
-into Python values the renderers print."""
+into Python values the renderers print.
+
+Integers that print specially (booleans, symbols, enum values, stacks) are
+``int`` subclasses whose ``str()`` is bpftrace's text: ``printf("%d")``
+still sees the number and ``printf("%s")``/``print()`` the text.
+"""
 
 from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import time
 
 from purebpf.trace.render import Avg, Hist, LHist, Stats
 from purebpf.trace.semantic import MapInfo
 from purebpf.trace.types import TType
 
 
-def decode(t: TType, data: bytes) -> object:
-    if t.kind == "int":
-        return int.from_bytes(data[:8], "little", signed=t.signed)
-    if t.kind == "string":
+class TBool(int):
+    def __str__(self) -> str:
+        return "true" if self else "false"
+
+    __repr__ = __str__
+
+
+class Pointer(int):
+    def __str__(self) -> str:
+        return f"0x{int(self) & 0xFFFFFFFFFFFFFFFF:x}"
+
+    __repr__ = __str__
+
+
+class EnumValue(int):
+    names: dict[int, str] = {}
+
+    def __new__(cls, value: int, names: dict[int, str]) -> EnumValue:
+        obj = super().__new__(cls, value)
+        obj.names = names
+        return obj
+
+    def __str__(self) -> str:
+        return self.names.get(int(self), str(int(self)))
+
+    __repr__ = __str__
+
+
+class KSym(int):
+    def __str__(self) -> str:
+        from purebpf.trace.symbols import kernel_symbols
+
+        name = kernel_symbols().lookup(int(self))
+        return name if name is not None else f"0x{int(self):x}"
+
+    __repr__ = __str__
+
+
+class USym(int):
+    pid: int | None = None
+
+    def __str__(self) -> str:
+        from purebpf.trace.symbols import UserSymbols
+
+        if self.pid:
+            name = UserSymbols(self.pid).lookup(int(self))
+            if name is not None:
+                return name
+        return f"0x{int(self):x}"
+
+    __repr__ = __str__
+
+
+class StrError(int):
+    def __str__(self) -> str:
+        return os.strerror(int(self))
+
+    __repr__ = __str__
+
+
+class Timestamp(int):
+    """A ``strftime()`` value: nanoseconds since boot (monotonic), printed as wall-clock time."""
+    fmt: str = ""
+
+    def __new__(cls, value: int, fmt: str) -> Timestamp:
+        obj = super().__new__(cls, value)
+        obj.fmt = fmt
+        return obj
+
+    def __str__(self) -> str:
+        return format_time(self.fmt, int(self))
+
+    __repr__ = __str__
+
+
+class Stack(int):
+    """A stack id from the stack trace map; its frames are filled in by the runtime."""
+    frames: list[str] = []
+
+    def __str__(self) -> str:
+        return "\n" + "".join(f"        {f}\n" for f in self.frames)
+
+    __repr__ = __str__
+
+
+class Buffer(bytes):
+    def __str__(self) -> str:
+        return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in self)
+
+    __repr__ = __str__
+
+
+class Inet(str):
+    pass
+
+
+class Array(list):
+    def __str__(self) -> str:
+        return "[" + ",".join(str(v) for v in self) + "]"
+
+    __repr__ = __str__
+
+
+_MONO_TO_REAL = time.time_ns() - time.monotonic_ns()
+
+
+def format_time(fmt: str, mono_ns: int) -> str:
+    """bpftrace's strftime: ``nsecs`` (monotonic) to local wall-clock time; ``%f`` is microseconds."""
+    wall = mono_ns + _MONO_TO_REAL
+    secs, ns = divmod(wall, 1_000_000_000)
+    moment = datetime.datetime.fromtimestamp(secs)
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            spec = fmt[i:i + 2]
+            if spec == "%f":
+                out.append(f"{ns // 1000:06d}")
+            elif spec == "%s":
+                out.append(str(secs))
+            else:
+                out.append(moment.strftime(spec))
+            i += 2
+        else:
+            out.append(fmt[i])
+            i += 1
+    return "".join(out)
+
+
+def _int(t: TType, data: bytes) -> int:
+    size = t.size if t.size in (1, 2, 4, 8) else 8
+    return int.from_bytes(data[:size], "little", signed=t.signed)
+
+
+def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None) -> object:
+    kind = t.kind
+    if kind == "int":
+        value = int.from_bytes(data[:8], "little", signed=t.signed)
+        if t.extra and enums is not None and t.extra in enums:
+            return EnumValue(value, enums[t.extra])
+        return value
+    if kind == "bool":
+        return TBool(data[0] != 0)
+    if kind == "pointer":
+        return Pointer(int.from_bytes(data[:8], "little"))
+    if kind == "string":
         return data[: t.size].split(b"\0", 1)[0].decode(errors="replace")
-    if t.kind == "tuple":
-        return tuple(decode(e, data[off: off + e.padded]) for e, off in zip(t.elems, t.offsets(), strict=True))
+    if kind == "tuple":
+        values = [decode(e, data[off: off + e.padded], enums) for e, off in zip(t.elems, t.offsets(), strict=True)]
+        if t.names:
+            return Record(zip(t.names, values, strict=True))
+        return tuple(values)
+    if kind == "array":
+        elem = t.elems[0]
+        size = max(elem.size, 1)
+        return Array(decode(elem, data[i * size:(i + 1) * size].ljust(8, b"\0"), enums) for i in range(t.count))
+    if kind == "buffer":
+        length = int.from_bytes(data[:8], "little")
+        return Buffer(data[8:8 + min(length, t.size - 8)])
+    if kind == "inet":
+        family = int.from_bytes(data[:8], "little")
+        raw = data[8:8 + (16 if family == 10 else 4)]
+        try:
+            return Inet(str(ipaddress.ip_address(raw)))
+        except ValueError:
+            return Inet("")
+    if kind == "ksym":
+        return KSym(int.from_bytes(data[:8], "little"))
+    if kind == "usym":
+        return USym(int.from_bytes(data[:8], "little"))
+    if kind == "strerror":
+        return StrError(int.from_bytes(data[:8], "little", signed=True))
+    if kind == "timestamp":
+        return Timestamp(int.from_bytes(data[:8], "little"), t.extra)
+    if kind in ("kstack", "ustack"):
+        return Stack(int.from_bytes(data[:8], "little"))
     return data
 
 
-def decode_key(info: MapInfo, data: bytes) -> tuple:
+class Record(dict):
+    """A record value ``(a=1, b=2)``: printed ``{ .a = 1, .b = 2 }``."""
+
+    def __str__(self) -> str:
+        from purebpf.trace.render import value_text
+
+        return "{ " + ", ".join(f".{k} = {value_text(v)}" for k, v in self.items()) + " }"
+
+    __repr__ = __str__
+
+
+def decode_key(info: MapInfo, data: bytes, enums: dict[str, dict[int, str]] | None = None) -> tuple:
     """The user-visible key as a tuple (empty for scalar maps)."""
     if info.key is None:
         return ()
-    value = decode(info.key, data[: info.key.padded])
-    return value if info.key.kind == "tuple" else (value,)
+    value = decode(info.key, data[: info.key.padded], enums)
+    return value if info.key.kind == "tuple" and not info.key.names else (value,)
 
 
 def _slots(info: MapInfo, raw: bytes) -> list[bytes]:
@@ -35,11 +224,11 @@ def _i64(data: bytes, off: int = 0) -> int:
     return int.from_bytes(data[off:off + 8], "little", signed=True)
 
 
-def combine(info: MapInfo, raw: bytes) -> object:
+def combine(info: MapInfo, raw: bytes, enums: dict[str, dict[int, str]] | None = None) -> object:
     """One entry's value; per-CPU aggregations are combined across CPUs."""
     kind = info.kind
     if not info.per_cpu:
-        return decode(info.value, raw)
+        return decode(info.value, raw, enums)
     slots = _slots(info, raw)
     if kind in ("count", "hist", "lhist"):
         return sum(int.from_bytes(s[:8], "little") for s in slots)
@@ -53,15 +242,16 @@ def combine(info: MapInfo, raw: bytes) -> object:
     return Avg(count, total) if kind == "avg" else Stats(count, total)
 
 
-def map_entries(info: MapInfo, items: list[tuple[bytes, bytes]]) -> list[tuple[tuple, object]]:
+def map_entries(info: MapInfo, items: list[tuple[bytes, bytes]],
+                enums: dict[str, dict[int, str]] | None = None) -> list[tuple[tuple, object]]:
     """All entries of a map from its raw (key, value) pairs; histogram buckets
     (the last 8 bytes of the key) are gathered under their user key."""
     if info.kind not in ("hist", "lhist"):
-        return [(decode_key(info, k), combine(info, v)) for k, v in items]
+        return [(decode_key(info, k, enums), combine(info, v, enums)) for k, v in items]
     groups: dict[tuple, list[int]] = {}
     order: list[tuple] = []
     for k, v in items:
-        user = decode_key(info, k)
+        user = decode_key(info, k, enums)
         bucket = int.from_bytes(k[-8:], "little")
         if user not in groups:
             groups[user] = []
@@ -78,5 +268,5 @@ def map_entries(info: MapInfo, items: list[tuple[bytes, bytes]]) -> list[tuple[t
             lo, hi, step = info.lhist
             out.append((user, LHist(counts, lo, hi, step)))
         else:
-            out.append((user, Hist(counts)))
+            out.append((user, Hist(counts, info.hist_bits)))
     return out

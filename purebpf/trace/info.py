@@ -1,0 +1,69 @@
+"""``purebpf trace --info``: what this kernel offers and what purebpf trace
+uses of it, as ``name: yes|no`` lines grouped like bpftrace's ``--info``.
+
+A "yes" means a program written for that feature works here with purebpf
+trace: the kernel has it (found by :func:`purebpf.features.probe_all`) *and*
+the compiler generates code for it.  Features purebpf trace does not
+implement say "no" even when the kernel has them.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from purebpf import __version__
+
+# bpftrace feature name -> (kernel capability that must be present, implemented by purebpf trace)
+# capability: ("attach", kind) | ("helper", program type, helper) | ("map", map type) | None (always there)
+IMPLEMENTED_PROBES = {
+    "tracepoint": ("attach", "tracepoint"), "rawtracepoint": ("attach", "raw_tracepoint"),
+    "uprobe": ("attach", "uprobe"), "uretprobe": ("attach", "uprobe"),
+    "kprobe": ("attach", "kprobe"), "kretprobe": ("attach", "kprobe"),
+    "software": ("attach", "perf_event_link"), "hardware": ("attach", "perf_event_link"),
+    "interval": ("attach", "perf_event_link"), "profile": ("attach", "perf_event_link"),
+}
+NOT_IMPLEMENTED_PROBES = ("fentry", "fexit", "kprobe_multi", "kprobe_session", "uprobe_multi", "usdt",
+                          "watchpoint", "iter", "tp_btf")
+HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
+                "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
+                "get_current_task", "get_current_cgroup_id", "ktime_get_ns", "get_smp_processor_id",
+                "get_prandom_u32", "ringbuf_output", "map_lookup_elem", "map_update_elem", "map_delete_elem",
+                "send_signal", "jiffies64", "get_numa_node_id", "get_stackid", "for_each_map_elem", "loop",
+                "ktime_get_boot_ns")
+# bpftrace's names for helpers that purebpf trace calls under their kernel names
+HELPER_ALIASES = {"lookup_percpu_elem": "map_lookup_percpu_elem", "get_boot_ns": "ktime_get_boot_ns"}
+HELPERS_NOT_USED = ("override_return", "get_func_ip", "get_tai_ns", "skb_output", "d_path")
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "no"
+
+
+def info_lines() -> list[str]:
+    from purebpf.features import probe_all
+
+    report = probe_all()
+    helpers = report.helpers.get("kprobe", {})
+    lines = ["System", f"  OS: Linux {platform.release()}", f"  Arch: {platform.machine()}", "",
+             "Build", f"  version: purebpf trace v{__version__}", "  LLVM: not used (code generated in Python)",
+             "", "Kernel helpers"]
+    for name in HELPERS_USED:
+        feature = helpers.get(f"bpf_{name}") or helpers.get(name)
+        lines.append(f"  {name}: {_yes(bool(feature))}")
+    for name, kernel_name in HELPER_ALIASES.items():
+        feature = helpers.get(f"bpf_{kernel_name}") or helpers.get(kernel_name)
+        lines.append(f"  {name}: {_yes(bool(feature))}")
+    for name in HELPERS_NOT_USED:
+        lines.append(f"  {name}: no")
+    lines += ["", "Kernel features", "  Instruction limit: 1000000", "  Loop support: yes",
+              "  btf: no", "  module btf: no", "  map batch: no", "  dwarf: no", "  dpath: no", "",
+              "Map types"]
+    for name in ("hash", "percpu hash", "array", "percpu array", "stack_trace", "perf_event_array", "ringbuf"):
+        feature = report.map_types.get(name.replace(" ", "_"))
+        lines.append(f"  {name}: {_yes(bool(feature))}")
+    lines += ["", "Probe types"]
+    for name, (_, kind) in IMPLEMENTED_PROBES.items():
+        lines.append(f"  {name}: {_yes(bool(report.attach_kinds.get(kind)))}")
+    for name in NOT_IMPLEMENTED_PROBES:
+        lines.append(f"  {name}: no")
+    return lines

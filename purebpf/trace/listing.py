@@ -1,0 +1,185 @@
+"""``purebpf trace -l``: the probes one could attach, in bpftrace's notation.
+
+Each provider yields its probe names lazily, and only providers whose name
+can match the search are asked (listing every tracepoint is cheap; reading a
+binary's symbols is not).  Providers this kernel cannot attach (kprobes,
+fentry when refused) list nothing rather than names that would fail.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterator
+
+from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
+
+TIME_UNITS = ("hz", "us", "ms", "s")
+
+
+def _tracepoints() -> Iterator[str]:
+    from purebpf.sys.tracepoint_format import list_tracepoints
+
+    for cat, name in list_tracepoints():
+        yield f"tracepoint:{cat}:{name}"
+
+
+def _rawtracepoints() -> Iterator[str]:
+    from purebpf.sys.tracepoint_format import list_tracepoints
+
+    for name in sorted({name for _, name in list_tracepoints()}):
+        yield f"rawtracepoint:vmlinux:{name}"
+
+
+def _events(provider: str, table: dict[str, int]) -> Iterator[str]:
+    for name in sorted(table):
+        yield f"{provider}:{name}:"
+
+
+def _timers(provider: str) -> Iterator[str]:
+    for unit in TIME_UNITS:
+        yield f"{provider}:{unit}:"
+
+
+def _kernel_functions(provider: str) -> Iterator[str]:
+    from purebpf.features import has_attach_kind
+
+    kind = {"kprobe": "kprobe", "kretprobe": "kprobe", "fentry": "fentry", "fexit": "fexit"}[provider]
+    if not has_attach_kind(kind):
+        return
+    path = "/sys/kernel/tracing/available_filter_functions"
+    try:
+        with open(path) as f:
+            names = sorted({line.split()[0] for line in f if line.strip()})
+    except OSError:
+        return
+    module = "vmlinux:" if provider in ("fentry", "fexit") else ""
+    for name in names:
+        yield f"{provider}:{module}{name}"
+
+
+PROVIDERS = {
+    "tracepoint": _tracepoints,
+    "rawtracepoint": _rawtracepoints,
+    "software": lambda: _events("software", SOFTWARE_EVENTS),
+    "hardware": lambda: _events("hardware", HARDWARE_EVENTS),
+    "interval": lambda: _timers("interval"),
+    "profile": lambda: _timers("profile"),
+    "kprobe": lambda: _kernel_functions("kprobe"),
+    "kretprobe": lambda: _kernel_functions("kretprobe"),
+    "fentry": lambda: _kernel_functions("fentry"),
+    "fexit": lambda: _kernel_functions("fexit"),
+}
+
+
+def _uprobes(provider: str, binary: str, pid: int | None) -> Iterator[str]:
+    from purebpf.links.symbols import resolve_binary, symbol_table
+
+    path = resolve_binary(binary, pid)
+    table = symbol_table(path)
+    for sym in sorted(name for name, (_, defined) in table.symbols.items() if defined):
+        yield f"{provider}:{path}:{sym}"
+
+
+def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
+    """Every probe name matching the glob ``pattern`` (bpftrace's search syntax)."""
+    if not any(c in pattern for c in "*?[") and ":" not in pattern:
+        pattern = f"*{pattern}*"
+    head, colon, rest = pattern.partition(":")
+    if colon and head in ("uprobe", "uretprobe", "u", "ur"):
+        provider = "uprobe" if head in ("uprobe", "u") else "uretprobe"
+        binary, _, func = rest.partition(":")
+        if any(c in binary for c in "*?["):
+            return
+        for name in _uprobes(provider, binary, pid):
+            if fnmatch.fnmatchcase(name.rsplit(":", 1)[1], func or "*"):
+                yield name
+        return
+    for provider, gen in PROVIDERS.items():
+        if colon and not fnmatch.fnmatchcase(provider, head):
+            continue
+        for name in gen():
+            if fnmatch.fnmatchcase(name, pattern):
+                yield name
+
+
+def _probe_arguments(name: str) -> list[str]:
+    """``-lv``: the arguments a probe's ``args`` has, as bpftrace lists them."""
+    parts = name.split(":")
+    if parts[0] == "tracepoint" and len(parts) == 3:
+        from purebpf.sys.tracepoint_format import tracepoint_fields
+
+        try:
+            return [f"    {f.c_type} {f.name}" for f in tracepoint_fields(parts[1], parts[2])]
+        except Exception:  # noqa: BLE001 - a listing goes on past one unreadable format file
+            return []
+    return []
+
+
+def _program_probes(text: str) -> list[str]:
+    """The attach points a program uses, expanded, in listing form."""
+    from purebpf.trace.compiler import program_targets
+
+    out = []
+    for target in program_targets(text):
+        if target.provider in ("interval", "profile", "software", "hardware"):
+            out.append(f"{target.provider}:{target.target}:")
+        elif target.provider in ("fentry", "fexit"):
+            out.append(f"{target.provider}:{target.target or 'vmlinux'}:{target.func}")
+        else:
+            out.append(target.name)
+    return list(dict.fromkeys(out))
+
+
+def _struct_definition(spec: str) -> list[str]:
+    """``-lv 'struct task_struct'``: the type's C definition from the kernel's BTF."""
+    from purebpf.btf import BTF, render_c
+
+    kind, _, name = spec.partition(" ")
+    btf = BTF.load_kernel()
+    ids = btf.find_ids(name.strip(), kind)
+    if not ids:
+        return []
+    text = render_c(btf, [ids[0]], guard=False)
+    head = f"{kind} {name.strip()} {{"
+    start = text.find(head)
+    if start < 0:
+        return []
+    end = text.find("\n};", start)
+    body = text[start:end + 3] if end >= 0 else text[start:]
+    return [f"vmlinux: {body.splitlines()[0]}"] + body.splitlines()[1:]
+
+
+def list_probes(program: str | None, positional: list[str], *, verbose: bool = False,
+                pid: int | None = None, out=None) -> int:
+    """What ``-l`` prints: probes of ``program`` / a program file, or those matching a search."""
+    out = out or sys.stdout
+    names: list[str] = []
+    if program is not None:
+        names = _program_probes(program)
+    elif positional and os.path.isfile(positional[0]):
+        with open(positional[0]) as f:
+            names = _program_probes(f.read())
+    else:
+        search = positional[0] if positional else "*"
+        if search.endswith(".bt") and not os.path.exists(search):
+            print(f"WARNING: It appears that '{search}' is a filename but the file does not exist. "
+                  f"Treating '{search}' as a search pattern.", file=sys.stderr)
+        for pattern in search.split(","):
+            pattern = pattern.strip()
+            if pattern.startswith(("struct ", "union ", "enum ")):
+                for line in _struct_definition(pattern):
+                    out.write(line + "\n")
+                continue
+            names.extend(matching(pattern, pid))
+    try:
+        for name in names:
+            out.write(name + "\n")
+            if verbose:
+                for line in _probe_arguments(name):
+                    out.write(line + "\n")
+        out.flush()
+    except BrokenPipeError:
+        pass
+    return 0

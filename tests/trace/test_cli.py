@@ -1,0 +1,107 @@
+"""``purebpf trace`` command line: bpftrace's flags, messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+needs_bpftrace = pytest.mark.skipif(not shutil.which("bpftrace"), reason="bpftrace (the oracle) is not installed")
+
+
+def trace(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "purebpf", "trace", *args], capture_output=True, text=True,
+                          timeout=60, input=stdin, env=dict(os.environ, **(env or {})))
+
+
+def test_help_and_bad_flags_print_usage():
+    assert trace("-h").stdout.startswith("USAGE:")
+    bad = trace("-idonotexist")
+    assert bad.returncode == 1 and "ERROR: invalid option -- 'i'" in bad.stderr and "USAGE:" in bad.stderr
+
+
+def test_version_names_purebpf():
+    from purebpf import __version__
+    assert trace("--version").stdout.strip().startswith(f"purebpf trace v{__version__}")
+
+
+@pytest.mark.parametrize(("pid", "message"), [
+    ("a1111", "ERROR: Failed to parse pid: invalid integer: a1111"),
+    ("111a1", "ERROR: Failed to parse pid: invalid trailing bytes: 111a1"),
+    ("5000000", "ERROR: Pid out of range: 5000000"),
+])
+def test_pid_validation_messages(pid, message):
+    proc = trace("-p", pid, "-e", "begin { print(1); }")
+    assert proc.returncode == 1 and proc.stderr.strip() == message
+
+
+def test_program_from_stdin_exit_code_and_quiet():
+    proc = trace("-q", "-", stdin='begin { printf("hello\\n"); exit(3); }')
+    assert proc.returncode == 3
+    assert proc.stdout.startswith("hello\n") and "Attached" not in proc.stderr
+
+
+def test_options_after_the_program_and_positional_parameters():
+    proc = trace("-e", 'begin { printf("%s %d\\n", str($1), $2 + $#); }', "one", "2", "--no-warnings")
+    assert proc.returncode == 0 and proc.stdout.startswith("one 4\n")
+
+
+def test_warnings_can_be_silenced():
+    program = "config = { max_strlen = 10 } begin { }"
+    assert "WARNING" in trace("-e", program).stderr
+    assert "WARNING" not in trace("--no-warnings", "-e", program).stderr
+
+
+def test_output_file_and_json_attached_probes(tmp_path):
+    path = tmp_path / "out.txt"
+    proc = trace("-f", "json", "-o", str(path), "-e", 'begin { printf("x"); }')
+    assert proc.returncode == 0
+    assert path.read_text().splitlines()[:2] == ['{"type": "attached_probes", "count": 1, "data": {"probes": 1}}',
+                                                 '{"type": "printf", "data": "x"}']
+    assert trace("-f", "jsonx", "-e", "begin { }").stderr.startswith('ERROR: Invalid output format "jsonx"')
+
+
+def test_notify_line_and_command_pid():
+    proc = trace("-e", 'BEGIN { printf("cpid=%d\\n", cpid > 0); }', "-c", "true",
+                 env={"__BPFTRACE_NOTIFY_PROBES_ATTACHED": "1"})
+    assert proc.stdout.splitlines()[:2] == ["__BPFTRACE_NOTIFY_PROBES_ATTACHED", "cpid=1"]
+
+
+def test_info_reports_features_as_bpftrace_does():
+    lines = trace("--info").stdout.splitlines()
+    assert "  Loop support: yes" in lines and "  kprobe_session: no" in lines and "  tracepoint: yes" in lines
+
+
+def test_listing_fixed_providers():
+    out = trace("-l", "*ware:*").stdout.splitlines()
+    assert "software:cpu-clock:" in out and "hardware:cpu-cycles:" in out
+    assert trace("-l", "interval:*").stdout.splitlines() == ["interval:hz:", "interval:us:", "interval:ms:",
+                                                             "interval:s:"]
+
+
+def test_listing_a_programs_probes():
+    out = trace("-l", "-e", "hardware:cache-misses:10 { } tracepoint:sched:sched_switch { }").stdout
+    assert out.splitlines() == ["hardware:cache-misses:", "tracepoint:sched:sched_switch"]
+
+
+def test_listing_missing_file_warns_and_searches():
+    proc = trace("-l", "nonexistent_zz.bt")
+    assert proc.stderr.strip() == ("WARNING: It appears that 'nonexistent_zz.bt' is a filename but the file does not "
+                                   "exist. Treating 'nonexistent_zz.bt' as a search pattern.")
+
+
+@needs_bpftrace
+def test_tracepoint_listing_matches_bpftrace():
+    mine = trace("-l", "tracepoint:sched:sched_*").stdout
+    theirs = subprocess.run(["bpftrace", "-l", "tracepoint:sched:sched_*"], capture_output=True, text=True,
+                            timeout=60).stdout
+    assert mine.splitlines() == theirs.splitlines()
+
+
+def test_unsupported_feature_is_one_error_line():
+    proc = trace("-e", "begin { $x = 1; $p = &$x; }")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "ERROR:" in proc.stderr and "address of a variable" in proc.stderr
