@@ -20,6 +20,7 @@ from purebpf.errors import BPFError, InvalidInputError
 
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 PID_MAX_LIMIT = 4 * 1024 * 1024  # the kernel's PID_MAX_LIMIT on 64-bit
+BPF_LOG_STATS = 4  # verifier log level: statistics only
 
 USAGE = """\
 USAGE:
@@ -307,7 +308,7 @@ def _trace(opts: Options, program, pid: int | None, child) -> int:
     out = open(opts.output, "w") if opts.output else sys.stdout  # noqa: SIM115 - closed below
     try:
         with Tracer(program, out=out, json_output=json_output, pid=pid, unsafe=opts.unsafe,
-                    warnings=not opts.no_warnings) as tracer:
+                    warnings=not opts.no_warnings, log_level=BPF_LOG_STATS if opts.verbose else 0) as tracer:
             if opts.verbose:
                 _verifier_stats(tracer)
             if opts.dry_run:
@@ -329,13 +330,13 @@ def _take_bpftrace_name() -> None:
 
 
 def _verifier_stats(tracer) -> None:
+    """``-v``: the kernel verifier's statistics for each loaded program (asked for with BPF_LOG_STATS)."""
     for probe in tracer.program.probes:
         prog = tracer.progs[probe.index]
-        print(f"\nProgram ID: {prog.info().id}" if hasattr(prog, "info") else "", file=sys.stderr)
-        print(f"The verifier log for {probe.target.name}:", file=sys.stderr)
-        log = (getattr(prog, "verifier_log", "") or "").strip().splitlines()
-        stats = [line for line in log if line.startswith(("processed ", "verification time", "stack depth"))]
-        print("\n".join(stats) if stats else f"processed {len(probe.insns)} insns", file=sys.stderr)
+        log = (prog.verifier_log or "").strip()
+        print(f"\nProgram ID: {prog.id}\nThe verifier log for {probe.target.name} ({len(probe.insns)} instructions):",
+              file=sys.stderr)
+        print(log or "(the kernel returned no statistics)", file=sys.stderr)
 
 
 def _attached(count: int, json_output: bool, quiet: bool, out) -> None:

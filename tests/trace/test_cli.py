@@ -105,3 +105,22 @@ def test_unsupported_feature_is_one_error_line():
     proc = trace("-e", "begin { $x = 1; $p = &$x; }")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "ERROR:" in proc.stderr and "address of a variable" in proc.stderr
+
+
+def test_verbose_shows_the_verifiers_statistics():
+    proc = trace("-v", "-e", "BEGIN { @x = count(); }")
+    assert proc.returncode == 0
+    assert "The verifier log for BEGIN" in proc.stderr and "processed " in proc.stderr and "insns (limit" in proc.stderr
+
+
+def test_probe_filter_keeps_begin_and_end():
+    proc = trace("--probe-filter", ":200", "-e", 'BEGIN { printf("b\\n"); } interval:ms:100 { printf("bad\\n"); '
+                 'exit(); } interval:ms:200 { printf("hit\\n"); exit(); } END { printf("e\\n"); }')
+    assert proc.stdout.splitlines()[:3] == ["b", "hit", "e"]
+
+
+def test_named_program_options_are_checked():
+    proc = trace("-e", 'begin { print(getopt("aa", 10)); }', "--", "--bb")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == ["ERROR: unexpected program command line options: --bb",
+                                        "HINT: expected program options: --aa"]

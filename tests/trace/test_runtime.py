@@ -150,3 +150,11 @@ def test_bad_program_file_is_one_line_error():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "ERROR: failed to open file '/nonexistent/prog.bt': No such file or directory"
+
+
+@needs_bpftrace
+@pytest.mark.guest_kernel
+def test_kprobe_and_kretprobe_count_like_bpftrace(workload):
+    same_output('kprobe:__x64_sys_getpid /comm == "pbtwork"/ { @enter = count(); } '
+                'kretprobe:__x64_sys_getpid /comm == "pbtwork"/ { @ret[(int64)(retval > 0)] = count(); }',
+                f"{workload} getpid 5")
