@@ -1187,7 +1187,7 @@ class ProbeCodegen:
     c_usym = c_ksym
 
     def c_kaddr(self, e: ast.Call) -> None:
-        from purebpf.trace.symbols import kernel_symbols
+        from purebpf.symbols import kernel_symbols
 
         self.load_imm(R0, kernel_symbols().address(e.args[0].value) or 0)
 

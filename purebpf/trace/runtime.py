@@ -246,7 +246,7 @@ class Tracer:
 
     def _fill_stack(self, value: Stack, t) -> None:
         """Turn a stack id into its symbolised frames (bpftrace's format: ``func+off``, one per line)."""
-        from purebpf.trace.symbols import UserSymbols, kernel_symbols
+        from purebpf.symbols import ProcessSymbols, kernel_symbols
 
         user = t.kind == "ustack"
         stack_id = int(value) & 0xFFFFFFFF
@@ -255,7 +255,7 @@ class Tracer:
         raw = m.lookup_raw(stack_id.to_bytes(4, "little")) if m is not None and stack_id < 0x80000000 else None
         frames = []
         mode, _, limit = (t.extra or "bpftrace:127").partition(":")
-        syms = UserSymbols(pid) if user else kernel_symbols()
+        syms = ProcessSymbols(pid) if user else kernel_symbols()
         if raw:
             for i in range(0, min(len(raw), 8 * int(limit or STACK_DEPTH)), 8):
                 addr = int.from_bytes(raw[i:i + 8], "little")

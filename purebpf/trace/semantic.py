@@ -962,7 +962,7 @@ class Semantic:
             if not isinstance(arg, ast.String):
                 self.error("kaddr() expects a string literal", arg.loc)
                 return UINT64
-            from purebpf.trace.symbols import kernel_symbols
+            from purebpf.symbols import kernel_symbols
 
             if kernel_symbols().address(arg.value) is None:
                 self.error(f"Failed to resolve kernel symbol: {arg.value}", e.loc)

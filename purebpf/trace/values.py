@@ -48,7 +48,7 @@ class EnumValue(int):
 
 class KSym(int):
     def __str__(self) -> str:
-        from purebpf.trace.symbols import kernel_symbols
+        from purebpf.symbols import kernel_symbols
 
         name = kernel_symbols().lookup(int(self))
         return name if name is not None else f"0x{int(self):x}"
@@ -60,10 +60,10 @@ class USym(int):
     pid: int | None = None
 
     def __str__(self) -> str:
-        from purebpf.trace.symbols import UserSymbols
+        from purebpf.symbols import ProcessSymbols
 
         if self.pid:
-            name = UserSymbols(self.pid).lookup(int(self))
+            name = ProcessSymbols(self.pid).lookup(int(self))
             if name is not None:
                 return name
         return f"0x{int(self):x}"
