@@ -131,7 +131,8 @@ class Tracer:
             kind = MapType.PERCPU_HASH if info.per_cpu else MapType.HASH
             self.maps[name] = Map(MapSpec(kind, info.key_size, info.value_size,
                                           info.max_entries or DEFAULT_MAX_ENTRIES, name=name.lstrip("@") or "map"))
-        self.maps[RINGBUF] = Map(MapSpec(MapType.RINGBUF, 0, 0, RINGBUF_SIZE, name="ringbuf"))
+        if self.program.events:  # a program that sends nothing needs no 4 MiB ring mapped twice
+            self.maps[RINGBUF] = Map(MapSpec(MapType.RINGBUF, 0, 0, RINGBUF_SIZE, name="ringbuf"))
         for name in self.program.stack_maps:
             self.maps[name] = Map(MapSpec(MapType.STACK_TRACE, 4, 8 * STACK_DEPTH, STACK_ENTRIES, name=name))
         fds = {name: m.fd for name, m in self.maps.items()}
@@ -147,7 +148,8 @@ class Tracer:
             finally:
                 if btf_fd is not None:
                     btf_fd.close()
-        self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
+        if RINGBUF in self.maps:
+            self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
 
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
@@ -369,8 +371,11 @@ class Tracer:
                 self.poll(0)
 
     def poll(self, timeout_ms: int) -> None:
-        assert self.ring is not None
-        self.ring.poll(timeout_ms)
+        """Deliver the events that arrive within ``timeout_ms`` (just wait, if the program sends none)."""
+        if self.ring is not None:
+            self.ring.poll(timeout_ms)
+        elif timeout_ms > 0:
+            time.sleep(timeout_ms / 1000)
 
     def run(self, *, command: list[str] | None = None, on_attached: Callable[[int], None] | None = None,
             child: HeldChild | None = None) -> int:
