@@ -1,0 +1,318 @@
+"""Function calls (``c_<name>`` methods) and the events they send to user space."""
+
+from __future__ import annotations
+
+from purebpf.asm import (
+    FP,
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R7,
+    R8,
+    AluOp,
+    JmpOp,
+    add,
+    alu,
+    call,
+    endian,
+    exit_,
+    ja,
+    jmp,
+    ld_func,
+    ld_imm64,
+    ld_map_fd,
+    ldx,
+    mov,
+    st,
+    stx,
+)
+from purebpf.trace import ast
+from purebpf.trace.codegen.base import RINGBUF, CodegenBase, CodegenError, Event, Frame
+from purebpf.trace.types import INT64
+
+
+class CallsMixin(CodegenBase):
+    # -- calls ---------------------------------------------------------------------------
+
+    def e_Call(self, e: ast.Call) -> int | None:  # noqa: N802
+        method = getattr(self, "c_" + e.func, None)
+        if method is None:
+            raise CodegenError(f"{e.func}() is not supported by the code generator", e.loc)
+        return method(e)
+
+    def c_printf(self, e: ast.Call) -> None:
+        self.send(Event(e.func, e.args[0].value, [a.type for a in e.args[1:]], loc=e.loc), e.args[1:])
+
+    c_system = c_cat = c_errorf = c_warnf = c_printf
+
+    def c_print(self, e: ast.Call) -> None:
+        arg = e.args[0]
+        if isinstance(arg, ast.Map) and not arg.keys:
+            top = e.args[1].value if len(e.args) > 1 and isinstance(e.args[1], ast.Integer) else 0
+            div = e.args[2].value if len(e.args) > 2 and isinstance(e.args[2], ast.Integer) else 0
+            self.send(Event("print_map", map_name=arg.name, top=top, div=div), [])
+        else:
+            self.send(Event("print", arg_types=[arg.type]), [arg])
+
+    def c_exit(self, e: ast.Call) -> None:
+        self.send(Event("exit", arg_types=[INT64] if e.args else []), e.args)
+        self.leave_probe()
+
+    def c_clear(self, e: ast.Call) -> None:
+        self.send(Event(e.func, map_name=e.args[0].name), [])
+
+    c_zero = c_clear
+
+    def c_time(self, e: ast.Call) -> None:
+        self.send(Event("time", e.args[0].value if e.args else "%H:%M:%S\n"), [])
+
+    def c_delete(self, e: ast.Call) -> None:
+        target = e.args[0]
+        key = self.map_key(target, self.ctx.maps[target.name])
+        self.emit(ld_map_fd(R1, target.name))
+        self.fp_ptr(R2, key)
+        self.emit(call("map_delete_elem"))
+        self.bool_from_jump(JmpOp.JEQ, R0, 0)
+
+    def c_has_key(self, e: ast.Call) -> None:
+        target = e.args[0]
+        key = self.map_key(target, self.ctx.maps[target.name])
+        self.map_lookup(target.name, key)
+        self.bool_from_jump(JmpOp.JNE, R0, 0)
+
+    def c_len(self, e: ast.Call) -> None:
+        arg = e.args[0]
+        if arg.type is not None and arg.type.kind == "array":
+            self.load_imm(R0, arg.type.count)
+            return
+        # for_each_map_elem returns how many elements it visited; the callback just goes on
+        label = f"len{self.label()}"
+        self.subprogs.append(Frame(label, callback=True, nparams=4, insns=[mov(R0, 0), exit_()]))
+        self.subprogs[-1].insns[0].label = label
+        self.emit(ld_map_fd(R1, arg.name), ld_func(R2, label), mov(R3, 0), mov(R4, 0), call("for_each_map_elem"))
+
+    def c_str(self, e: ast.Call) -> int:
+        arg = e.args[0]
+        size = e.type.size
+        if arg.type.kind == "string":
+            where = self.expr(arg)
+            if size >= arg.type.size:
+                return where
+            out = self.alloc(size)
+            self.copy_resized(out, size, where, size)
+            self.emit(st(1, FP, out + size - 1, 0))
+            return out
+        self.expr(arg)
+        self.emit(mov(R7, R0))
+        if len(e.args) == 2 and not isinstance(e.args[1], ast.Integer):
+            self.expr(e.args[1])  # a run-time length: read at most that many bytes (plus NUL)
+            self.emit(add(R0, 1), mov(R8, R0))
+        out = self.alloc(size)
+        self.zero(out, size)
+        self.fp_ptr(R1, out)
+        if len(e.args) == 2 and not isinstance(e.args[1], ast.Integer):
+            skip = self.label()
+            self.emit(mov(R2, R8), jmp(JmpOp.JLE, R2, size, skip), mov(R2, size))
+            self.place(skip)
+            self.emit(ja(0))
+        else:
+            self.emit(mov(R2, size))
+        self.emit(mov(R3, R7), call("probe_read_str"))
+        return out
+
+    def c_strlen(self, e: ast.Call) -> None:
+        where = self.expr(e.args[0])
+        size = e.args[0].type.size
+        done = self.label()
+        for i in range(size):
+            self.emit(mov(R0, i), ldx(1, R1, FP, where + i), jmp(JmpOp.JEQ, R1, 0, done))
+        self.emit(mov(R0, size))
+        self.place(done)
+        self.emit(ja(0))
+
+    def c_strncmp(self, e: ast.Call) -> None:
+        a, b = self.expr(e.args[0]), self.expr(e.args[1])
+        n = min(e.args[2].value, e.args[0].type.size, e.args[1].type.size)
+        differ, same, done = self.label(), self.label(), self.label()
+        for i in range(n):
+            self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
+                      jmp(JmpOp.JEQ, R1, 0, same))
+        self.place(same)
+        self.emit(mov(R0, 0), ja(done))
+        self.place(differ)
+        self.emit(mov(R0, 1))
+        self.place(done)
+        self.emit(ja(0))
+
+    def c_strcontains(self, e: ast.Call) -> None:
+        hay, needle = e.args
+        h = self.expr(hay)
+        literal = needle.value.encode().split(b"\0")[0] if isinstance(needle, ast.String) else None
+        n = self.expr(needle) if literal is None else None
+        hs, ns = hay.type.size, needle.type.size
+        found, absent, done = self.label(), self.label(), self.label()
+        if literal == b"":
+            self.emit(ja(found))
+        for i in range(hs):
+            next_i = self.label()
+            for j in range(len(literal) if literal is not None else ns):
+                if literal is None:
+                    self.emit(ldx(1, R2, FP, n + j), jmp(JmpOp.JEQ, R2, 0, found))
+                if i + j >= hs:
+                    self.emit(ja(absent))
+                    break
+                self.emit(ldx(1, R1, FP, h + i + j))
+                if j == 0:
+                    self.emit(jmp(JmpOp.JEQ, R1, 0, absent))
+                if literal is None:
+                    self.emit(jmp(JmpOp.JNE, R1, R2, next_i))
+                else:
+                    self.emit(jmp(JmpOp.JNE, R1, literal[j], next_i))
+            if literal is not None:
+                self.emit(ja(found))
+            else:
+                self.emit(ja(found) if ns <= hs - i else ja(absent))
+            self.place(next_i)
+            self.emit(ja(0))
+        self.place(absent)
+        self.emit(mov(R0, 0), ja(done))
+        self.place(found)
+        self.emit(mov(R0, 1))
+        self.place(done)
+        self.emit(ja(0))
+
+    def c_bswap(self, e: ast.Call) -> None:
+        self.expr(e.args[0])
+        width = e.type.size * 8
+        if width > 8:
+            self.emit(endian(R0, width, big=True))
+
+    def c_nsecs(self, e: ast.Call) -> None:
+        clock = e.args[0].name if e.args else "monotonic"
+        self.emit(call("ktime_get_boot_ns" if clock == "boot" else "ktime_get_ns"))
+
+    def c_buf(self, e: ast.Call) -> int:
+        arg = e.args[0]
+        length = e.type.size - 8
+        out = self.alloc(e.type.padded)
+        self.zero(out, e.type.padded)
+        if arg.type.kind in ("string", "array"):
+            where = self.expr(arg)
+            self.copy(out + 8, where, min(arg.type.padded, (length + 7) & ~7))
+            self.emit(st(8, FP, out, min(length, arg.type.size)))
+            self.mask_tail(out + 8, length)
+            return out
+        self.expr(arg)
+        self.emit(mov(R3, R0))
+        self.fp_ptr(R1, out + 8)
+        self.emit(mov(R2, length), call("probe_read"), st(8, FP, out, length))
+        return out
+
+    def mask_tail(self, off: int, length: int) -> None:
+        """Zero the bytes after ``length`` in the last 8-byte word (a copy moves whole words)."""
+        rem = length % 8
+        if rem:
+            word = off + length - rem
+            self.emit(ldx(8, R1, FP, word), ld_imm64(R2, (1 << (rem * 8)) - 1), alu(AluOp.AND, R1, R2),
+                      stx(8, FP, word, R1))
+
+    def c_ksym(self, e: ast.Call) -> None:
+        self.expr(e.args[0])
+
+    c_usym = c_ksym
+
+    def c_kaddr(self, e: ast.Call) -> None:
+        from purebpf.symbols import kernel_symbols
+
+        self.load_imm(R0, kernel_symbols().address(e.args[0].value) or 0)
+
+    def c_cgroupid(self, e: ast.Call) -> None:
+        import os
+
+        path = e.args[0].value
+        try:
+            self.load_imm(R0, os.stat(path).st_ino)
+        except OSError:
+            raise CodegenError(f"cgroupid(): cannot read cgroup {path}", e.loc) from None
+
+    def c_strftime(self, e: ast.Call) -> None:
+        self.expr(e.args[1])
+
+    def c_strerror(self, e: ast.Call) -> None:
+        self.expr(e.args[0])
+
+    def c_kstack(self, e: ast.Call) -> None:
+        self.stack_id("kstack", e.type)
+
+    def c_ustack(self, e: ast.Call) -> None:
+        self.stack_id("ustack", e.type)
+
+    def c_signal(self, e: ast.Call) -> None:
+        arg = e.args[0]
+        if isinstance(arg, ast.String):
+            import signal as _signal
+            name = arg.value if arg.value.startswith("SIG") else "SIG" + arg.value
+            self.emit(mov(R1, int(getattr(_signal, name))))
+        else:
+            self.expr(arg)
+            self.emit(mov(R1, R0))
+        self.emit(call("send_signal"))
+
+    def c_ntop(self, e: ast.Call) -> int:
+        out = self.alloc(24)
+        self.zero(out, 24)
+        addr = e.args[-1]
+        if len(e.args) == 2:
+            self.expr(e.args[0])
+            self.emit(stx(8, FP, out, R0))
+        family = 2 if addr.type.kind == "int" or addr.type.size == 4 else 10
+        if len(e.args) == 1:
+            self.emit(st(8, FP, out, family))
+        where = self.expr(addr)
+        if where is None:
+            self.emit(stx(4, FP, out + 8, R0))
+        else:
+            self.copy(out + 8, where, min(addr.type.padded, 16))
+            self.mask_tail(out + 8, min(addr.type.size, 16))
+        return out
+
+    def c_pton(self, e: ast.Call) -> int:
+        import ipaddress
+
+        return self.string_const(ipaddress.ip_address(e.args[0].value).packed + b"\0", e.type.size + 1)
+
+    def c_getopt(self, e: ast.Call) -> int | None:
+        name = e.args[0].value
+        given = self.ctx.named.get(name)
+        t = e.type
+        if t.kind == "string":
+            value = given if given is not None else e.args[1].value
+            return self.string_const(value.encode(), max(len(value.encode()) + 1, t.size))
+        if t.kind == "bool":
+            if given is None:
+                value = len(e.args) > 1 and isinstance(e.args[1], ast.Identifier) and e.args[1].name == "true"
+            else:
+                value = given.lower() not in ("false", "0", "no")
+            self.emit(mov(R0, int(value)))
+            return None
+        default = e.args[1]
+        value = int(given, 0) if given is not None else (default.value if isinstance(default, ast.Integer)
+                                                          else -default.expr.value)
+        self.load_imm(R0, value)
+        return None
+
+    def send(self, ev: Event, args: list[ast.Expr]) -> None:
+        """Emit an event record (u64 id, then each argument padded to 8 bytes)."""
+        ident = self.ctx.event(ev)
+        buf = self.alloc(ev.size)
+        self.load_imm(R0, ident)
+        self.emit(stx(8, FP, buf, R0))
+        pos = 8
+        for arg, t in zip(args, ev.arg_types, strict=True):
+            self.store(arg, buf + pos, t)
+            pos += t.padded
+        self.emit(ld_map_fd(R1, RINGBUF))
+        self.fp_ptr(R2, buf)
+        self.emit(mov(R3, ev.size), mov(R4, 0), call("ringbuf_output"))
