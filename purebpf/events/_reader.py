@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import struct
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -134,6 +135,21 @@ class EpollReader:
                 break
             out.extend(s.take(None if max is None else max - len(out)))
         return out
+
+    def consume_decoded(self, fmt: struct.Struct, max: int | None = None) -> list[Any]:
+        """Ready fixed-size records decoded with ``fmt`` in bulk, without waiting
+        (ring buffers give the field tuples, perf buffers ``(cpu, fields)``)."""
+        self._check_open()
+        out: list[Any] = []
+        for source in self._sources:
+            out.extend(source.take_decoded(fmt, None if max is None else max - len(out)))  # type: ignore[attr-defined]
+            if max is not None and len(out) >= max:
+                break
+        return out
+
+    @property
+    def consumed(self) -> int:
+        return sum(s.consumed for s in self._sources)  # type: ignore[attr-defined]
 
     def records(self, timeout: float | None = None) -> Iterator[Any]:
         """Yield records as they arrive; stop once ``timeout`` seconds pass with

@@ -209,20 +209,6 @@ class PerfBuffer(EpollReader):
     def cpus(self) -> list[CpuRing]:
         return list(self._sources)  # type: ignore[arg-type]
 
-    def consume_decoded(self, fmt: struct.Struct, max: int | None = None) -> list[tuple[int, tuple]]:
-        """``(cpu, fields)`` for ready samples, each unpacked with ``fmt`` in place."""
-        self._check_open()
-        out: list[tuple[int, tuple]] = []
-        for ring in self._sources:
-            out.extend(ring.take_decoded(fmt, None if max is None else max - len(out)))  # type: ignore[attr-defined]
-            if max is not None and len(out) >= max:
-                break
-        return out
-
-    @property
-    def consumed(self) -> int:
-        return sum(r.consumed for r in self._sources)  # type: ignore[attr-defined]
-
     @property
     def lost(self) -> int:
         """Samples the kernel dropped because a CPU's ring was full (from LOST records)."""

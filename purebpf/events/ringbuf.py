@@ -262,20 +262,6 @@ class RingBuffer(EpollReader):
     def rings(self) -> list[Ring]:
         return list(self._sources)  # type: ignore[arg-type]
 
-    def consume_decoded(self, fmt: struct.Struct, max: int | None = None) -> list[tuple]:
-        """Decode ready fixed-size records with ``fmt`` in bulk, without waiting."""
-        self._check_open()
-        out: list[tuple] = []
-        for ring in self._sources:
-            out.extend(ring.take_decoded(fmt, None if max is None else max - len(out)))  # type: ignore[attr-defined]
-            if max is not None and len(out) >= max:
-                break
-        return out
-
-    @property
-    def consumed(self) -> int:
-        return sum(r.consumed for r in self._sources)  # type: ignore[attr-defined]
-
     @property
     def discarded(self) -> int:
         return sum(r.discarded for r in self._sources)  # type: ignore[attr-defined]
