@@ -90,3 +90,9 @@ def render(lines: list[str], title: str = "Flame Graph") -> str:
         draw(root, PAD, 0)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def write(path: str, lines: list[str], title: str) -> None:
+    """Render folded ``lines`` and write the SVG to ``path`` (the tools' ``--svg FILE``)."""
+    with open(path, "w") as f:
+        f.write(render(lines, title=title))

@@ -177,8 +177,7 @@ def run(args: argparse.Namespace) -> int:
         folded = stacks.report(out, collect(info, stackmap), folded=args.folded, delimit=args.delimited,
                                annotate=False, separator=args.delimited)
     if args.svg:
-        from purebpf.tools.flamegraph import render
+        from purebpf.tools import flamegraph
 
-        with open(args.svg, "w") as f:
-            f.write(render(folded, title="purebpf offcputime"))
+        flamegraph.write(args.svg, folded, "purebpf offcputime")
     return 0

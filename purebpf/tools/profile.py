@@ -99,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
         sampling.close()  # stop sampling before reading
         folded = report(out, args, collect(counts, stackmap))
     if args.svg:
-        from purebpf.tools.flamegraph import render
+        from purebpf.tools import flamegraph
 
-        with open(args.svg, "w") as f:
-            f.write(render(folded, title="purebpf profile"))
+        flamegraph.write(args.svg, folded, "purebpf profile")
     return 0
