@@ -97,16 +97,6 @@ def map_text(rec: dict[str, Any]) -> list[str]:
     return lines
 
 
-def cmd_map_list(args: argparse.Namespace) -> int:
-    records = [map_record(fd.raw) for _, fd in _open_objects("map", args.id)]
-    if getattr(args, "json", False):
-        _print_json(records)
-    else:
-        for rec in records:
-            print("\n".join(map_text(rec)))
-    return 0
-
-
 def hex_bytes(data: bytes) -> str:
     """bpftool's hex layout: space-separated, a wider gap every 8 bytes, 16 per line."""
     out = []
@@ -278,16 +268,6 @@ def prog_text(rec: dict[str, Any]) -> list[str]:
     return lines
 
 
-def cmd_prog_list(args: argparse.Namespace) -> int:
-    records = [prog_record(fd.raw) for _, fd in _open_objects("prog", args.id)]
-    if getattr(args, "json", False):
-        _print_json(records)
-    else:
-        for rec in records:
-            print("\n".join(prog_text(rec)))
-    return 0
-
-
 # -- links --------------------------------------------------------------------------
 
 PERF_EVENT_KINDS = {1: "uprobe", 2: "uretprobe", 3: "kprobe", 4: "kretprobe", 5: "tracepoint", 6: "event"}
@@ -384,16 +364,6 @@ def link_text(rec: dict[str, Any]) -> list[str]:
     return lines
 
 
-def cmd_link_list(args: argparse.Namespace) -> int:
-    records = [link_record(fd.raw) for _, fd in _open_objects("link", args.id)]
-    if getattr(args, "json", False):
-        _print_json(records)
-    else:
-        for rec in records:
-            print("\n".join(link_text(rec)))
-    return 0
-
-
 # -- argument parsing ---------------------------------------------------------------
 
 def _list_parser(sub: Any, kind: str, func: Callable[[argparse.Namespace], int]) -> None:
@@ -403,16 +373,34 @@ def _list_parser(sub: Any, kind: str, func: Callable[[argparse.Namespace], int])
     p.set_defaults(func=func)
 
 
+# per kind: the record of one object (what --json prints) and its bpftool-style text
+LISTINGS: dict[str, tuple[Callable[[int], dict], Callable[[dict], list[str]]]] = {
+    "prog": (prog_record, prog_text),
+    "map": (map_record, map_text),
+    "link": (link_record, link_text),
+}
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``purebpf prog|map|link list [ID]``."""
+    record, text = LISTINGS[args.kind]
+    records = [record(fd.raw) for _, fd in _open_objects(args.kind, args.id)]
+    if getattr(args, "json", False):
+        _print_json(records)
+    else:
+        for rec in records:
+            print("\n".join(text(rec)))
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add ``prog``, ``map`` and ``link``; each without a subcommand lists."""
-    for kind, help_, func in (("prog", "loaded BPF programs", cmd_prog_list),
-                              ("map", "BPF maps: list and dump", cmd_map_list),
-                              ("link", "BPF links", cmd_link_list)):
+    for kind, help_ in (("prog", "loaded BPF programs"), ("map", "BPF maps: list and dump"), ("link", "BPF links")):
         parser = subparsers.add_parser(kind, help=help_, description=f"{help_} (like `bpftool {kind}`)")
         _json_flag(parser)
-        parser.set_defaults(func=func, id=None)
+        parser.set_defaults(func=cmd_list, kind=kind, id=None)
         sub = parser.add_subparsers(dest=f"{kind}_command", metavar="COMMAND")
-        _list_parser(sub, kind, func)
+        _list_parser(sub, kind, cmd_list)
         if kind == "map":
             dump = sub.add_parser("dump", help="print every key and value (decoded via BTF when the map has it)")
             dump.add_argument("target", nargs="+", metavar="ID|PINNED_PATH",
