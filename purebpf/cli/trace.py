@@ -136,41 +136,24 @@ def parse_options(argv: list[str]) -> Options:
     return opts
 
 
+# options that only switch something on, by key, and the Options field they set
+_SWITCHES = {"d": "debug", "dry-run": "dry_run", "l": "list", "v": "verbose", "q": "quiet", "h": "help",
+             "V": "version", "unsafe": "unsafe", "no-warnings": "no_warnings", "info": "info"}
+# options that take a value, by key, and the Options field it goes to
+_VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter"}
+
+
 def _set(opts: Options, key: str, val: str | None) -> None:
     if key == "e":
         opts.program = val if opts.program is None else opts.program + "\n" + val
-    elif key == "c":
-        opts.command = val
-    elif key == "p":
-        opts.pid_text = val
     elif key == "f":
         opts.format = val or ""
-    elif key == "o":
-        opts.output = val
     elif key == "B":
         opts.buffering = val or ""
-    elif key == "d":
-        opts.debug = True
-    elif key == "dry-run":
-        opts.dry_run = True
-    elif key == "l":
-        opts.list = True
-    elif key == "v":
-        opts.verbose = True
-    elif key == "q":
-        opts.quiet = True
-    elif key == "h":
-        opts.help = True
-    elif key == "V":
-        opts.version = True
-    elif key == "unsafe":
-        opts.unsafe = True
-    elif key == "no-warnings":
-        opts.no_warnings = True
-    elif key == "info":
-        opts.info = True
-    elif key == "probe-filter":
-        opts.probe_filter = val
+    elif key in _VALUES:
+        setattr(opts, _VALUES[key], val)
+    elif key in _SWITCHES:
+        setattr(opts, _SWITCHES[key], True)
     # -k, -s, -I, --include, --mode, --usdt-file-activation: accepted, no effect
 
 
