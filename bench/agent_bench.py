@@ -24,6 +24,14 @@ Measurements (each a median over --runs):
   charged to the workload, not to the tracer).
 * slowdown: wall time of ``dd if=/dev/zero of=/dev/null bs=1 count=N`` (two
   system calls a byte, at C speed) with the tracer on versus off.
+
+``--per-event`` measures instead what the syscalls probe costs per event: the
+kernel's own run-time statistics (``BPF_ENABLE_STATS``: run_time_ns / run_cnt
+of each program, which include the two clock reads the statistics add) during
+one dd run, and the dd slowdown with statistics off, for the agent's programs,
+the bpftrace-language script the agent used before (run by purebpf's trace
+compiler and by bpftrace 0.17), and an empty program pair (the floor: enabling
+the syscall tracepoints sends every system call through the kernel's slow path).
 """
 
 from __future__ import annotations
@@ -63,6 +71,20 @@ while True:
         time.sleep(ahead)
 print(done / (time.monotonic() - start))
 """
+
+
+# what the syscalls probe ran before it was assembled by hand, and what bpftrace runs for it
+SYSCALLS_SCRIPT = """
+tracepoint:raw_syscalls:sys_enter { @start[tid] = nsecs; }
+tracepoint:raw_syscalls:sys_exit /@start[tid]/ {
+  $d = nsecs - @start[tid];
+  delete(@start[tid]);
+  @lat[comm, args->id] = hist($d); @lat_ns[comm, args->id] = sum($d);
+  if (args->ret < 0) { @err[comm, args->id, -args->ret] = count(); }
+}
+tracepoint:sched:sched_process_exit { delete(@start[tid]); }
+"""
+EMPTY_SCRIPT = "rawtracepoint:sys_enter { } rawtracepoint:sys_exit { }"
 
 
 def cpu_ticks(pids: list[int]) -> int:
@@ -148,7 +170,8 @@ class Bpftrace(Tracer):
         from purebpf.agent.probes import PROBES, ProbeContext
         cfg = default_config()
         scripts = [PROBES[n](pc.params, cfg.filters, ProbeContext()).source()
-                   for n, pc in cfg.probes.items() if pc.enabled and n != "profile"]
+                   for n, pc in cfg.probes.items() if pc.enabled and n not in ("profile", "syscalls")]
+        scripts.append(SYSCALLS_SCRIPT)
         scripts.append("profile:hz:49 { @[kstack, ustack, comm] = count(); }")
         self.procs = [subprocess.Popen(["bpftrace", "-e", s], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                       for s in scripts]
@@ -202,6 +225,107 @@ def dd_seconds(count: int) -> float:
     return time.perf_counter() - t
 
 
+class Loaded:
+    """Programs loaded in this process or by a bpftrace child, measured through their ids."""
+
+    def __init__(self, kind: str, arg: object = None) -> None:
+        self.kind, self.arg = kind, arg
+
+    def __enter__(self) -> Loaded:
+        from purebpf.sys.objects import iter_ids
+        before = set(iter_ids("prog"))
+        if self.kind == "agent":
+            from purebpf.agent.config import Filters
+            from purebpf.agent.filters import CgroupNames
+            from purebpf.agent.probes import ProbeContext
+            from purebpf.agent.probes.syscalls import SyscallsProbe
+            latency, cgroups = self.arg  # type: ignore[misc]
+            self.obj = SyscallsProbe({"latency": latency}, Filters(),
+                                     ProbeContext(cgroups=CgroupNames() if cgroups else None))
+            self.obj.start()
+        elif self.kind == "trace":
+            import io
+
+            from purebpf.trace.compiler import compile_program
+            from purebpf.trace.runtime import Tracer
+            self.obj = Tracer(compile_program(str(self.arg)), out=io.StringIO())
+            self.obj.load()
+            self.obj.attach()
+        else:
+            self.obj = subprocess.Popen(["bpftrace", "-e", str(self.arg)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 60
+            while not self._new(before) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(2)  # every probe attached
+        self.ids = self._new(before)
+        return self
+
+    @staticmethod
+    def _new(before: set[int]) -> list[int]:
+        from purebpf.sys.objects import iter_ids
+        return sorted(set(iter_ids("prog")) - before)
+
+    def stats(self) -> dict[int, tuple[str, int, int]]:
+        from purebpf.errors import NotFoundError
+        from purebpf.programs.info import program_info
+        from purebpf.sys import FD
+        from purebpf.sys.objects import fd_by_id
+        out = {}
+        for pid in self.ids:
+            try:
+                fd = FD(fd_by_id("prog", pid))
+            except NotFoundError:  # another process's program, unloaded since
+                continue
+            try:
+                info = program_info(fd.raw)
+            finally:
+                fd.close()
+            out[pid] = (info.name, info.run_cnt, info.run_time_ns)
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.kind == "agent":
+            self.obj.stop()
+        elif self.kind == "trace":
+            self.obj.close()
+        else:
+            self.obj.send_signal(signal.SIGINT)
+            self.obj.wait(timeout=60)
+
+
+def per_event(args: argparse.Namespace) -> None:
+    from purebpf.programs import enable_stats
+    cases = [("agent syscalls probe (cgroup labels on)", "agent", (True, True)),
+             ("agent syscalls probe (cgroup labels off)", "agent", (True, False)),
+             ("agent syscalls probe, latency: false", "agent", (False, True)),
+             ("previous bpftrace-language script, purebpf trace", "trace", SYSCALLS_SCRIPT),
+             ("empty raw_tp sys_enter + sys_exit (the floor)", "trace", EMPTY_SCRIPT)]
+    if shutil.which("bpftrace"):
+        cases.insert(4, ("previous script, bpftrace 0.17", "bpftrace", SYSCALLS_SCRIPT))
+    rows = []
+    for title, kind, arg in cases:
+        before = [dd_seconds(args.dd_bytes) for _ in range(args.runs)]
+        with Loaded(kind, arg) as loaded:
+            traced = statistics.median(dd_seconds(args.dd_bytes) for _ in range(args.runs))
+            with enable_stats():
+                s0 = loaded.stats()
+                dd_seconds(args.dd_bytes)
+                s1 = loaded.stats()
+        base = statistics.median(before + [dd_seconds(args.dd_bytes) for _ in range(args.runs)])
+        progs = [(s1[i][0], (s1[i][2] - s0[i][2]) / (s1[i][1] - s0[i][1]))
+                 for i in s1 if i in s0 and s1[i][1] - s0[i][1] > args.dd_bytes]  # the per-syscall programs
+        rows.append((title, progs, base, traced))
+    print(f"\nper-event cost: dd bs=1 count={args.dd_bytes} ({2 * args.dd_bytes} syscalls); ns/run from "
+          f"BPF_ENABLE_STATS (includes its own two clock reads); dd medians of {args.runs} runs\n")
+    print("| programs | ns/run (per program) | dd untraced (s) | dd traced (s) | added per syscall (ns) | slowdown |")
+    print("|---|---|---|---|---|---|")
+    for title, progs, base, traced in rows:
+        per = ", ".join(f"{name} {ns:.0f}" for name, ns in progs)
+        print(f"| {title} | {per} | {base:.3f} | {traced:.3f} | {(traced - base) / (2 * args.dd_bytes) * 1e9:.0f} "
+              f"| {100 * (traced / base - 1):+.1f}% |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
@@ -209,9 +333,13 @@ def main() -> None:
     ap.add_argument("--scrape-every", type=float, default=5.0, help="agent scrape interval (seconds)")
     ap.add_argument("--rate", type=int, default=200_000)
     ap.add_argument("--dd-bytes", type=int, default=1_000_000)
+    ap.add_argument("--per-event", action="store_true", help="the syscalls probe's in-kernel cost per event")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
+    if args.per_event:
+        per_event(args)
+        return
     load = [sys.executable, "-c", PACER, str(args.rate), str(args.seconds)]
     tracers: list[Tracer] = [Agent(args.scrape_every), Agent(args.scrape_every, latency=False)]
     if shutil.which("bpftrace"):

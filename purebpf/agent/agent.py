@@ -5,6 +5,11 @@ write, and detaches everything on SIGTERM.
 A probe that cannot start (missing tracepoint, refused program) is recorded
 as failed with its reason and the others keep running; ``/probes`` and the
 log say which.
+
+Counters stay monotonic across a probe's restarts (``PUT /probes/NAME`` with
+new parameters, or off and on again): the kernel maps of the old instance
+are read one last time as it stops and their totals are carried into every
+later collection of that probe.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from purebpf.agent import host
 from purebpf.agent.config import AgentConfig, ProbeConfig, parse_probe
 from purebpf.agent.exposition import render
+from purebpf.agent.filters import CgroupNames
 from purebpf.agent.metrics import CardinalityCap, Family
 from purebpf.agent.probes import PROBES, Probe, ProbeContext
 from purebpf.errors import BPFError, InvalidInputError, NotFoundError
@@ -36,6 +42,21 @@ class ProbeState:
     probe: Probe | None = None
     started_at: float = 0.0
     metric_names: list[str] = field(default_factory=list)
+    carried: dict[str, Family] = field(default_factory=dict)  # totals of earlier instances, by family name
+    carried_lost: int = 0
+
+    def carry(self, families: list[Family], lost: int) -> None:
+        """Add a stopping instance's final counters and histograms to the carried totals."""
+        self.carried_lost += lost
+        for fam in families:
+            if fam.kind == "gauge":
+                continue
+            old = self.carried.get(fam.name)
+            self.carried[fam.name] = fam if old is None else _summed(old, fam)
+
+    def with_carried(self, fam: Family) -> Family:
+        old = self.carried.get(fam.name)
+        return fam if old is None else _summed(old, fam)
 
     def describe(self) -> dict[str, Any]:
         cls = PROBES[self.name]
@@ -50,7 +71,8 @@ class Agent:
         self.config = config
         self.lock = threading.RLock()
         self.cap = CardinalityCap(config.cardinality_limit)
-        self.ctx = ProbeContext(log=log.info)
+        self.cgroups = CgroupNames() if config.cgroup_labels else None
+        self.ctx = ProbeContext(log=log.info, cgroups=self.cgroups, map_entries=config.map_capacity)
         self.states = {name: ProbeState(name, pc) for name, pc in config.probes.items()}
         self.stopping = threading.Event()
         self.server: Any = None
@@ -86,9 +108,14 @@ class Agent:
         log.info("probe %s attached", state.name)
 
     def _stop(self, state: ProbeState) -> None:
-        if state.probe is not None:
-            state.probe.stop()
-            self.cap.forget(list(PROBES[state.name].metrics))
+        probe = state.probe
+        if probe is not None:
+            try:
+                state.carry(probe.collect(), probe.lost())
+            except BPFError as exc:
+                log.warning("probe %s: its last counts are lost, reading its maps failed: %s", state.name,
+                            _one_line(exc))
+            probe.stop()
         state.probe = None
         state.status = "off"
         state.error = ""
@@ -143,7 +170,7 @@ class Agent:
                 except BPFError as exc:
                     log.warning("probe %s: reading its maps failed: %s", state.name, _one_line(exc))
                     continue
-                families += [self.cap.apply(f) for f in fams]
+                families += [self.cap.apply(state.with_carried(f)) for f in fams]
             families += self._own_families()
         self.scrape_seconds = time.perf_counter() - t0
         return [self._labelled(f) for f in families]
@@ -169,7 +196,7 @@ class Agent:
             up.add((state.name, state.status), 1 if state.status == "running" else 0)
             if state.probe is None:
                 continue
-            lost.add((state.name,), state.probe.lost())
+            lost.add((state.name,), state.carried_lost + state.probe.lost())
             for usage in state.probe.map_usage():
                 entries.add((state.name, usage.name), usage.entries)
                 capacity.add((state.name, usage.name), usage.capacity)
@@ -256,6 +283,16 @@ class Agent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _summed(a: Family, b: Family) -> Family:
+    """``a`` plus ``b``, series by series; ``b`` alone when their labels differ (cannot be summed)."""
+    if a.labels != b.labels or a.kind != b.kind:
+        return b
+    out = Family(b.name, b.kind, b.help, b.labels, dict(a.samples))
+    for key, value in b.samples.items():
+        out.add(key, value)
+    return out
 
 
 def _one_line(exc: BaseException) -> str:

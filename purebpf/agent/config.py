@@ -43,11 +43,20 @@ class AgentConfig:
     listen: str = DEFAULT_LISTEN
     token_file: str | None = None
     cardinality_limit: int = 2000
+    map_entries: int = 0  # 0: derived from cardinality_limit (see map_capacity)
     host_labels: bool = True
+    cgroup_labels: bool = True
     labels: dict[str, str] = field(default_factory=dict)
     filters: Filters = field(default_factory=Filters)
     probes: dict[str, ProbeConfig] = field(default_factory=dict)
     remote_write: RemoteWriteConfig | None = None
+
+    @property
+    def map_capacity(self) -> int:
+        """Entries of each probe map keyed by labels: ``map_entries``, or by default
+        room for four times the series the cap lets through (several keys can fold
+        into one series, e.g. syscall numbers into ``other``), at least 4096."""
+        return self.map_entries or max(4096, 4 * self.cardinality_limit)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -79,8 +88,8 @@ def default_config() -> AgentConfig:
 
 # -- parsing ----------------------------------------------------------------------
 
-_TOP_KEYS = {"listen", "token_file", "cardinality_limit", "host_labels", "labels", "filters", "probes",
-             "remote_write"}
+_TOP_KEYS = {"listen", "token_file", "cardinality_limit", "map_entries", "host_labels", "cgroup_labels", "labels",
+             "filters", "probes", "remote_write"}
 
 
 def _check_keys(where: str, data: dict, allowed: set[str]) -> None:
@@ -133,8 +142,15 @@ def config_from_dict(data: Any) -> AgentConfig:
         cfg.token_file = _typed("token_file", data["token_file"], str)
     if "cardinality_limit" in data:
         cfg.cardinality_limit = _typed("cardinality_limit", data["cardinality_limit"], int)
+    if "map_entries" in data:
+        cfg.map_entries = _typed("map_entries", data["map_entries"], int)
+        if not 0 <= cfg.map_entries <= 1 << 24:
+            raise InvalidInputError(f"map_entries: {cfg.map_entries} is out of range (0 for automatic, "
+                                    f"or 1 to {1 << 24})")
     if "host_labels" in data:
         cfg.host_labels = _typed("host_labels", data["host_labels"], bool)
+    if "cgroup_labels" in data:
+        cfg.cgroup_labels = _typed("cgroup_labels", data["cgroup_labels"], bool)
     labels = data.get("labels") or {}
     if not isinstance(labels, dict):
         raise InvalidInputError("labels: expected a mapping of label name to value")
@@ -222,8 +238,15 @@ def config_yaml(cfg: AgentConfig) -> str:
         f"token_file: {_scalar(cfg.token_file)}",
         "# series per metric beyond which new label values collapse into 'other'",
         f"cardinality_limit: {cfg.cardinality_limit}",
+        "# entries of each BPF map keyed by labels (0: 4 x cardinality_limit, at least 4096); a full map",
+        "# takes no new keys (see purebpf_agent_map_entries / _capacity; the syscalls probe counts such calls",
+        "# in purebpf_agent_lost_events_total)",
+        f"map_entries: {cfg.map_entries}",
         "# add hostname and machine_id labels to every series",
         f"host_labels: {_scalar(cfg.host_labels)}",
+        "# add cgroup (v2 path) and container (id) labels to per-process series: one series per",
+        "# process name and cgroup (more series on container hosts; the cardinality cap applies)",
+        f"cgroup_labels: {_scalar(cfg.cgroup_labels)}",
         "labels: {" + ", ".join(f"{k}: {_scalar(v)}" for k, v in cfg.labels.items()) + "}",
         "# watch only these processes (empty: all); cgroups are cgroup v2 paths or container ids",
         "filters:",

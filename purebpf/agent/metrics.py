@@ -3,7 +3,8 @@ the cardinality cap that keeps a family's series count bounded.
 
 Probes rebuild their families from cumulative BPF maps at each collection, so
 a family here is a snapshot, not a running accumulator; counters stay
-monotonic because the maps only grow.  The cap is the one piece of state that
+monotonic because the maps only grow (and the agent carries a restarted
+probe's earlier totals).  The cap is the one piece of state that
 lives across collections: which label sets were admitted first.
 """
 
@@ -109,9 +110,3 @@ class CardinalityCap:
                 self.collapsed[fam.name] = self.collapsed.get(fam.name, 0) + 1
             out.add(other, value)
         return out
-
-    def forget(self, names: list[str]) -> None:
-        """A probe was restarted: its maps start from zero, so its series may be re-admitted afresh."""
-        for name in names:
-            self.admitted.pop(name, None)
-            self.folded.pop(name, None)

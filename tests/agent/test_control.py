@@ -5,12 +5,14 @@ into Prometheus, and nothing left in the kernel after SIGTERM."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
 import pytest
 
 from tests.agent.harness import AgentProcess, http, named_binary, unique, wait_for
+from tests.agent.test_exact import seen
 
 ALL_OFF = {name: False for name in ("syscalls", "process", "sched", "block", "tcp", "memory", "profile")}
 
@@ -43,7 +45,7 @@ def test_own_cost_metrics(agent):
     assert agent.value("process_cpu_seconds_total") > 0
     assert 10 << 20 < agent.value("process_resident_memory_bytes") < 200 << 20
     assert agent.value("purebpf_agent_probe_up", probe="syscalls", status="running") == 1
-    assert agent.value("purebpf_agent_map_capacity", probe="syscalls", map="@lat") > 0
+    assert agent.value("purebpf_agent_map_capacity", probe="syscalls", map="stats") > 0
 
 
 def test_host_labels_on_every_series(agent):
@@ -151,11 +153,12 @@ def test_sigterm_detaches_everything(workdir):
     before_progs, before_maps = bpf_ids("prog"), bpf_ids("map")
     a = AgentProcess({}, mkdir(workdir, "sigterm")).start()
     during = bpf_ids("prog") - before_progs
+    during_maps = bpf_ids("map") - before_maps  # ids are never reused: maps others create later do not matter
     assert len(during) >= 15  # every default probe's programs
     assert a.stop() == 0
     assert "all probes detached" in a.log_path.read_text()
     assert not (bpf_ids("prog") & during)
-    assert not (bpf_ids("map") - before_maps)
+    assert not (bpf_ids("map") & during_maps)
 
 
 def test_remote_write_into_prometheus(workdir, prometheus):
@@ -197,3 +200,61 @@ def test_cgroup_and_pid_filters(workdir):
             assert a.stop() == 0
     finally:
         cg.rmdir()
+
+
+def test_cgroup_and_container_labels(agent, prometheus, workdir):
+    """A workload in a cgroup named as Docker's systemd driver names a container's:
+    its series carry the cgroup path and the container id, in Prometheus too."""
+    from purebpf.agent.filters import cgroup2_root
+    d = mkdir(workdir, "labels")
+    cid = os.urandom(32).hex()
+    parent = cgroup2_root() / (unique("pbt_sl") + ".slice")
+    cg = parent / f"docker-{cid}.scope"
+    cg.mkdir(parents=True)
+    try:
+        name = unique("pbt_ctr")
+        binary = named_binary("true", name, d)
+        for _ in range(3):
+            subprocess.run(["sh", "-c", f"echo $$ > {cg}/cgroup.procs && exec {binary}"], check=True)
+        path = "/" + str(cg.relative_to(cgroup2_root()))
+        labels = {"comm": name, "cgroup": path, "container": cid}
+        seen(agent, prometheus, "purebpf_process_execs_total", 3, **labels)
+        seen(agent, prometheus, "purebpf_process_exits_total", 3, **labels)
+        wait_for("syscalls of the container", lambda: agent.value("purebpf_syscalls_total", **labels) > 0)
+        series = [dict(ls) for (n, ls), _ in agent.metrics().items() if dict(ls).get("comm") == name
+                  and n.startswith(("purebpf_syscall", "purebpf_process"))]
+        assert series and all(s["container"] == cid and s["cgroup"] == path for s in series), series
+        calls = agent.value("purebpf_syscalls_total", **labels)
+        prometheus.wait_value(f'sum(purebpf_syscalls_total{{container="{cid}"}})', calls)
+    finally:
+        cg.rmdir()
+        parent.rmdir()
+
+
+def test_reconfigured_probe_keeps_its_counters(workdir):
+    """PUT /probes/NAME restarts the probe with fresh maps; its counters continue from their totals."""
+    d = mkdir(workdir, "carry")
+    a = AgentProcess({"probes": {**ALL_OFF, "process": True, "syscalls": True}, "map_entries": 1500}, d).start()
+    try:
+        name = unique("pbt_keep")
+        binary = named_binary("true", name, d)
+        for _ in range(3):
+            subprocess.run([binary], check=True)
+        wait_for("3 execs", lambda: a.value("purebpf_process_execs_total", comm=name) == 3)
+        wait_for("their syscalls", lambda: a.value("purebpf_syscalls_total", comm=name) > 0)
+        calls = a.value("purebpf_syscalls_total", comm=name)
+        assert a.value("purebpf_agent_map_capacity", probe="process", map="@exec") == 1500
+        assert a.value("purebpf_agent_map_capacity", probe="syscalls", map="stats") == 1500
+        for probe, body in (("process", b'{"enabled": false}'), ("process", b'{"enabled": true}'),
+                            ("syscalls", b'{"params": {"latency": false}}')):
+            code, _, out = http(f"{a.url}/probes/{probe}", method="PUT", body=body)
+            assert code == 200, out
+        assert a.value("purebpf_process_execs_total", comm=name) == 3
+        assert a.value("purebpf_process_lifetime_seconds_count", comm=name) == 3
+        assert a.value("purebpf_syscalls_total", comm=name) == calls
+        for _ in range(2):
+            subprocess.run([binary], check=True)
+        wait_for("5 execs", lambda: a.value("purebpf_process_execs_total", comm=name) == 5)
+        wait_for("more syscalls", lambda: a.value("purebpf_syscalls_total", comm=name) > calls)
+    finally:
+        assert a.stop() == 0

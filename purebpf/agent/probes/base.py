@@ -10,17 +10,22 @@ user space.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from purebpf.agent.config import Filters
+from purebpf.agent.filters import CgroupNames
 from purebpf.agent.metrics import Family, Histogram, log2_buckets, power_bounds
 from purebpf.errors import BPFError
 
 NS = 1e9  # divisor: nanoseconds to seconds
 LATENCY_BOUNDS = power_bounds(10, 34)  # 1 us .. 17 s in 4x steps, in ns
+DEFAULT_MAP_ENTRIES = 4096
+OBJECT_MAP_ENTRIES = 32768  # maps keyed by a task, request or socket in flight, not by labels
+_MAP_NAME = re.compile(r"@\w+")
 
 
 @dataclass
@@ -32,9 +37,12 @@ class MapUsage:
 
 @dataclass
 class ProbeContext:
-    """What the agent lends its probes: a logger and shared symbol/device lookups."""
+    """What the agent lends its probes: a logger, the cgroup names for labels
+    (None: no cgroup labels) and the size of maps keyed by labels."""
     log: Callable[[str], None] = print
     events: list[str] = field(default_factory=list)
+    cgroups: CgroupNames | None = None
+    map_entries: int = DEFAULT_MAP_ENTRIES
 
 
 class Probe:
@@ -77,6 +85,31 @@ class Probe:
     def family(self, name: str, kind: str, labels: tuple[str, ...] = ()) -> Family:
         return Family(name, kind, self.metrics[name], labels)
 
+    # -- the process an event is about: comm, and its cgroup when labels want it ---
+
+    @property
+    def who(self) -> tuple[str, ...]:
+        """Label names of the process subject."""
+        return ("comm", "cgroup", "container") if self.ctx.cgroups is not None else ("comm",)
+
+    @property
+    def who_key(self) -> str:
+        """The bpftrace map-key expression of the current process (``who`` labels)."""
+        return "comm, cgroup" if self.ctx.cgroups is not None else "comm"
+
+    def who_labels(self, key: tuple) -> tuple[tuple, tuple]:
+        """(``who`` label values, rest of the key) of a map key that starts with ``who_key``."""
+        cgroups = self.ctx.cgroups
+        if cgroups is None:
+            return key[:1], key[1:]
+        cg = cgroups.label(key[1])
+        return (key[0], cg.path, cg.container), key[2:]
+
+    def resolve_cgroups(self, keys: list[tuple]) -> None:
+        """Resolve every key's cgroup id in one pass before labelling (at most one walk per collection)."""
+        if self.ctx.cgroups is not None:
+            self.ctx.cgroups.resolve({k[1] for k in keys})
+
 
 class BpftraceProbe(Probe):
     """A probe whose kernel side is a bpftrace program compiled in-process."""
@@ -96,14 +129,31 @@ class BpftraceProbe(Probe):
     def on_printf(self, fmt: str, args: list) -> None:
         pass
 
+    object_maps: ClassVar[frozenset[str]] = frozenset()  # maps keyed by tid, request, socket...: not by labels
+
+    def sized_source(self) -> str:
+        """:meth:`source` with every map's size declared: maps keyed by labels get
+        ``ctx.map_entries`` (hist maps four times that: one key per bucket in use), the
+        rest :data:`OBJECT_MAP_ENTRIES` (tasks or requests in flight)."""
+        text = self.source()
+        hists = set(re.findall(r"(@\w+)\[[^\]]*\]\s*=\s*hist\(", text))
+        decls = []
+        for name in sorted(set(_MAP_NAME.findall(text))):
+            if name in self.object_maps:
+                size = OBJECT_MAP_ENTRIES
+            else:
+                size = self.ctx.map_entries * (4 if name in hists else 1)
+            decls.append(f"let {name} = hash({size});")
+        return "\n".join(decls) + "\n" + text
+
     def check(self) -> None:
         from purebpf.trace.compiler import compile_program
-        compile_program(self.source(), name=f"agent:{self.name}")
+        compile_program(self.sized_source(), name=f"agent:{self.name}")
 
     def start(self) -> None:
         from purebpf.trace.compiler import compile_program
         from purebpf.trace.runtime import Tracer
-        program = compile_program(self.source(), name=f"agent:{self.name}")
+        program = compile_program(self.sized_source(), name=f"agent:{self.name}")
         tracer = Tracer(program, out=io.StringIO(), on_printf=self.on_printf)
         try:
             tracer.load()
@@ -141,6 +191,7 @@ class BpftraceProbe(Probe):
         self.sizes[name] = len(items)
         return map_entries(self.tracer.program.maps[name], items)
 
+
     def read_dict(self, name: str) -> dict[tuple, Any]:
         return dict(self.read(name))
 
@@ -171,25 +222,36 @@ class BpftraceProbe(Probe):
 
     # -- helpers for subclasses ---------------------------------------------------
 
+    def _labelled(self, entries: list[tuple[tuple, Any]], label_of: Callable[[tuple], tuple | None],
+                  who: bool) -> list[tuple[tuple, tuple, Any]]:
+        """(map key, label values, value) of the entries ``label_of`` keeps; with ``who`` the key
+        starts with :attr:`who_key`, whose labels come first and ``label_of`` sees the rest."""
+        if not who:
+            return [(k, labels, v) for k, v in entries if (labels := label_of(k)) is not None]
+        self.resolve_cgroups([k for k, _ in entries])
+        out = []
+        for key, value in entries:
+            subject, rest = self.who_labels(key)
+            labels = label_of(rest)
+            if labels is not None:
+                out.append((key, subject + tuple(labels), value))
+        return out
+
     def histogram_family(self, name: str, labels: tuple[str, ...], hists: str, sums: str,
-                         label_of: Callable[[tuple], tuple | None], divisor: float = NS,
-                         bounds: list[int] = LATENCY_BOUNDS) -> Family:
+                         label_of: Callable[[tuple], tuple | None] = tuple, divisor: float = NS,
+                         bounds: list[int] = LATENCY_BOUNDS, *, who: bool = False) -> Family:
         """A histogram family from a log2 ``hist()`` map and a ``sum()`` map with the same keys."""
-        fam = self.family(name, "histogram", labels)
+        fam = self.family(name, "histogram", (self.who if who else ()) + labels)
         totals = self.read_dict(sums)
-        for key, hist in self.read(hists):
-            labelled = label_of(key)
-            if labelled is None:
-                continue
+        for key, labelled, hist in self._labelled(self.read(hists), label_of, who):
             fam.add(labelled, Histogram(log2_buckets(hist.buckets, bounds, divisor), totals.get(key, 0) / divisor,
                                         hist.total))
         return fam
 
     def counter_family(self, name: str, labels: tuple[str, ...], source: str,
-                       label_of: Callable[[tuple], tuple | None], kind: str = "counter") -> Family:
-        fam = self.family(name, kind, labels)
-        for key, value in self.read(source):
-            labelled = label_of(key)
-            if labelled is not None:
-                fam.add(labelled, int(value))
+                       label_of: Callable[[tuple], tuple | None] = tuple, kind: str = "counter", *,
+                       who: bool = False) -> Family:
+        fam = self.family(name, kind, (self.who if who else ()) + labels)
+        for _, labelled, value in self._labelled(self.read(source), label_of, who):
+            fam.add(labelled, int(value))
         return fam

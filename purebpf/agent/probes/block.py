@@ -46,6 +46,8 @@ class BlockProbe(BpftraceProbe):
         "purebpf_block_latency_seconds": "Time from issue to completion of block requests, by device and operation.",
     }
 
+    object_maps = frozenset({"@start"})
+
     def source(self) -> str:
         return f"""
 tracepoint:block:block_rq_issue {guard(self.filters)} {{

@@ -32,7 +32,7 @@ tracepoint:kmem:kmalloc { @kmalloc[args->call_site] = count(); @kbytes[args->cal
 tracepoint:kmem:kfree { @kfree = count(); }
 """ if self.p["kmem"] else ""
         return f"""
-tracepoint:exceptions:page_fault_user {guard(self.filters)} {{ @faults[comm] = count(); }}
+tracepoint:exceptions:page_fault_user {guard(self.filters)} {{ @faults[{self.who_key}] = count(); }}
 tracepoint:oom:mark_victim {{ @oom[str(args->comm)] = count(); printf("%d %s\\n", args->pid, str(args->comm)); }}
 {kmem}"""
 
@@ -42,7 +42,7 @@ tracepoint:oom:mark_victim {{ @oom[str(args->comm)] = count(); printf("%d %s\\n"
 
     def families(self) -> list[Family]:
         out = [
-            self.counter_family("purebpf_memory_page_faults", ("comm",), "@faults", lambda k: k),
+            self.counter_family("purebpf_memory_page_faults", (), "@faults", who=True),
             self.counter_family("purebpf_memory_oom_kills", ("comm",), "@oom", lambda k: k),
         ]
         if self.p["kmem"]:

@@ -21,19 +21,22 @@ class ProcessProbe(BpftraceProbe):
         "purebpf_process_lifetime_seconds": "Lifetime of processes forked while the agent ran, by process name.",
     }
 
+    object_maps = frozenset({"@born"})
+
     def source(self) -> str:
         g = guard(self.filters)
         watched = predicate(self.filters) or "1"
+        who = self.who_key
         return f"""
-tracepoint:sched:sched_process_exec {g} {{ @exec[comm] = count(); }}
-tracepoint:sched:sched_process_fork {g} {{ @fork[comm] = count(); @born[args->child_pid] = nsecs; }}
-tracepoint:syscalls:sys_enter_exit_group {g} {{ @code[comm, (int32)args->error_code] = count(); }}
+tracepoint:sched:sched_process_exec {g} {{ @exec[{who}] = count(); }}
+tracepoint:sched:sched_process_fork {g} {{ @fork[{who}] = count(); @born[args->child_pid] = nsecs; }}
+tracepoint:syscalls:sys_enter_exit_group {g} {{ @code[{who}, (int32)args->error_code] = count(); }}
 tracepoint:sched:sched_process_exit {{
   if (args->group_dead) {{
     $b = @born[pid];
     if ({watched}) {{
-      @exit[comm] = count();
-      if ($b) {{ @life[comm] = hist(nsecs - $b); @life_ns[comm] = sum(nsecs - $b); }}
+      @exit[{who}] = count();
+      if ($b) {{ @life[{who}] = hist(nsecs - $b); @life_ns[{who}] = sum(nsecs - $b); }}
     }}
     delete(@born[pid]);
   }}
@@ -42,12 +45,11 @@ tracepoint:sched:sched_process_exit {{
 """
 
     def families(self) -> list[Family]:
-        by_comm = ("comm",)
         return [
-            self.counter_family("purebpf_process_execs", by_comm, "@exec", lambda k: k),
-            self.counter_family("purebpf_process_forks", by_comm, "@fork", lambda k: k),
-            self.counter_family("purebpf_process_exits", by_comm, "@exit", lambda k: k),
-            self.counter_family("purebpf_process_exit_codes", ("comm", "code"), "@code", lambda k: k),
-            self.histogram_family("purebpf_process_lifetime_seconds", by_comm, "@life", "@life_ns", lambda k: k,
-                                  bounds=LIFETIME_BOUNDS),
+            self.counter_family("purebpf_process_execs", (), "@exec", who=True),
+            self.counter_family("purebpf_process_forks", (), "@fork", who=True),
+            self.counter_family("purebpf_process_exits", (), "@exit", who=True),
+            self.counter_family("purebpf_process_exit_codes", ("code",), "@code", who=True),
+            self.histogram_family("purebpf_process_lifetime_seconds", (), "@life", "@life_ns",
+                                  bounds=LIFETIME_BOUNDS, who=True),
         ]

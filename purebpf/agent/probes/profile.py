@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import threading
 
-from purebpf.agent.filters import resolve_cgroup
+from purebpf.agent.filters import asm_filter
 from purebpf.agent.metrics import Family
 from purebpf.agent.probes.base import MapUsage, Probe
 from purebpf.errors import BPFError
@@ -20,28 +20,6 @@ from purebpf.symbols import Symbolizer
 KEY = struct.Struct("<Iii4x16s")  # tgid, kernel stack id, user stack id, comm
 BPF_F_USER_STACK = 1 << 8
 NOEXIST = 1
-
-
-def _filter_groups(filters) -> list[list]:
-    """Per filter group (pids, comms, cgroups), one test builder per accepted value:
-    ``test(ok, nxt)`` jumps to ``ok`` on a match and falls through (or jumps to ``nxt``) otherwise."""
-    from purebpf.asm import FP, R0, R1, R2, R7, JmpOp, call, jmp, ld_imm64, ldx
-    groups = []
-    if filters.pids:
-        groups.append([lambda ok, nxt, p=int(p): [jmp(JmpOp.JEQ, R7, p, ok)] for p in filters.pids])
-    if filters.comms:
-        tests = []
-        for c in filters.comms:
-            lo, hi = struct.unpack("<qq", c.encode()[:15].ljust(16, b"\0"))
-            tests.append(lambda ok, nxt, lo=lo, hi=hi: [
-                ldx(8, R1, FP, COMM), ld_imm64(R2, lo), jmp(JmpOp.JNE, R1, R2, nxt),
-                ldx(8, R1, FP, COMM + 8), ld_imm64(R2, hi), jmp(JmpOp.JEQ, R1, R2, ok)])
-        groups.append(tests)
-    if filters.cgroups:
-        ids = [resolve_cgroup(c)[0] for c in filters.cgroups]
-        groups.append([lambda ok, nxt, cg=cg: [
-            call("get_current_cgroup_id"), ld_imm64(R1, cg), jmp(JmpOp.JEQ, R0, R1, ok)] for cg in ids])
-    return groups
 
 
 KEY_OFF, ONE_OFF = -32, -40
@@ -81,13 +59,7 @@ def _program(filters, include_idle: bool) -> list:
     if not include_idle:
         insns.append(jmp(JmpOp.JEQ, R7, 0, "out"))
     insns += ptr(R1, COMM) + [mov(R2, 16), call("get_current_comm")]
-    for g, tests in enumerate(_filter_groups(filters)):
-        for t, test in enumerate(tests):
-            body = test(f"g{g}_ok", f"g{g}_t{t + 1}")
-            if t:
-                body[0] = body[0].with_label(f"g{g}_t{t}")
-            insns += body
-        insns += [ja("out").with_label(f"g{g}_t{len(tests)}"), mov(R0, 0).with_label(f"g{g}_ok")]
+    insns += asm_filter(filters, COMM, "out")
     for flags, off in ((0, KEY_OFF + 4), (BPF_F_USER_STACK, KEY_OFF + 8)):
         insns += [mov(R1, R6), ld_map_fd(R2, "stacks"), mov(R3, flags), call("get_stackid"), stx(4, FP, off, R0)]
     insns += [ld_map_fd(R1, "counts"), *ptr(R2, KEY_OFF), call("map_lookup_elem"), jmp(JmpOp.JEQ, R0, 0, "new"),

@@ -2,6 +2,9 @@
 context switches, by process name (``sched:sched_wakeup*`` / ``sched_switch``).
 
 Filters apply to the task being switched (``pids`` match thread ids here).
+Context switches carry the cgroup labels (the task switched out is the
+current one); run-queue latency is about the task switched in, whose
+cgroup the tracepoint does not give, so it is by process name only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ class SchedProbe(BpftraceProbe):
         "purebpf_sched_context_switches": "Times a task was switched out, by process name.",
     }
 
+    object_maps = frozenset({"@qt"})
+
     def source(self) -> str:
         woken = predicate(self.filters, Subject("args->pid", "args->comm", cgroup=False)) or "1"
         prev = predicate(self.filters, Subject("args->prev_pid", "args->prev_comm", cgroup=False)) or "1"
@@ -29,7 +34,7 @@ class SchedProbe(BpftraceProbe):
 tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new /{woken}/ {{ @qt[args->pid] = nsecs; }}
 tracepoint:sched:sched_switch {{
   if (args->prev_pid != 0 && ({prev})) {{
-    @cs[args->prev_comm] = count();
+    @cs[args->prev_comm{", cgroup" if self.ctx.cgroups is not None else ""}] = count();
     if (args->prev_state == {TASK_RUNNING}) {{ @qt[args->prev_pid] = nsecs; }}
   }}
   if ({nxt}) {{
@@ -48,5 +53,5 @@ tracepoint:sched:sched_process_exit {{ delete(@qt[tid]); }}
         return [
             self.histogram_family("purebpf_sched_runqueue_latency_seconds", ("comm",), "@runq", "@runq_ns",
                                   lambda k: k),
-            self.counter_family("purebpf_sched_context_switches", ("comm",), "@cs", lambda k: k),
+            self.counter_family("purebpf_sched_context_switches", (), "@cs", who=True),
         ]

@@ -36,6 +36,8 @@ class TcpProbe(BpftraceProbe):
         "purebpf_tcp_retransmits": "TCP segments retransmitted, by local and remote port.",
     }
 
+    object_maps = frozenset({"@born", "@side"})
+
     def _ports(self) -> str:
         ports = self.p["ports"]
         if not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports):
