@@ -11,6 +11,9 @@ Measurements (medians over --runs; each run starts fresh processes):
   ``stdbuf -oL`` so the line is not held in a buffer).  purebpf runs with its
   bytecode cached (in a temporary PYTHONPYCACHEPREFIX, warmed by one run), as
   an installed package has it, even where PYTHONDONTWRITEBYTECODE is set.
+  ``--purebpf CMD`` runs CMD (e.g. a fresh venv's ``purebpf`` console script,
+  as a pip user gets it) instead of this interpreter's ``-m purebpf``; this
+  tree comes first on PYTHONPATH either way.
 * RSS: the tool's VmHWM (peak resident set) after the load, from /proc.
 * events: the workload (tests/tools/workload.c, built with gcc) makes a known
   number of events; both tools run at once and each row says how many it
@@ -82,8 +85,11 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+PUREBPF = [sys.executable, "-m", "purebpf"]  # --purebpf replaces it
+
+
 def ours(tool: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "purebpf", tool, *args]
+    return [*PUREBPF, tool, *args]
 
 
 def theirs(tool: str, *args: str) -> list[str]:
@@ -152,7 +158,10 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rate", type=int, default=50_000, help="paced opens a second")
     ap.add_argument("--events", type=int, default=100_000, help="opens per run")
+    ap.add_argument("--purebpf", metavar="CMD", help="the purebpf command, e.g. a venv's console script")
     args = ap.parse_args()
+    if args.purebpf:
+        PUREBPF[:] = [args.purebpf]
     if os.geteuid() != 0:
         print("tools_bench needs root", file=sys.stderr)
         return 1
@@ -172,8 +181,9 @@ def main() -> int:
         def wakeups(out: str, _pid: int) -> int:
             return sum(int(n) for n in HIST_ROW.findall(out))
 
+        via = f" --purebpf {args.purebpf}" if args.purebpf else ""
         print(f"Median of {args.runs} runs; `python3 bench/tools_bench.py --runs {args.runs} --rate {args.rate} "
-              f"--events {args.events}`.\n", flush=True)
+              f"--events {args.events}{via}`.\n", flush=True)
         cases = [
             (f"opensnoop, {args.events} opens paced at {args.rate}/s", "opensnoop", ["-n", comm],
              [work, "openrate", str(args.events), str(args.rate), str(target)], opens, args.events, False),

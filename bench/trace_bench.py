@@ -3,14 +3,23 @@
 
     sudo python3 bench/trace_bench.py [--runs 5] [--events 100000]
 
-Start-up is the wall time from starting the command to the first of two
-lines: ``__BPFTRACE_NOTIFY_PROBES_ATTACHED`` (printed once probes are attached
-when that variable is 1 in the environment) or ``ready`` from a ``BEGIN``
-probe added to each program (BEGIN runs once everything is attached; bpftrace
-0.17 prints the notify line only when its stdout is not a pipe); the tool is then sent
-SIGTERM and its peak RSS read from ``wait4``'s rusage.  Three programs: a
-tracepoint count, a histogram, a printf.  Figures are medians of --runs runs;
-ratios are purebpf / bpftrace (below 1 is better for purebpf).
+Start-up is measured the same way for both tools, by what a user waits for:
+
+* ``BEGIN { exit(); }``: wall time from spawning the tool to its exit.
+* first event: a background process calls ``getppid`` in a loop; the program
+  ``tracepoint:syscalls:sys_enter_getppid /pid == W/ { printf("hit\\n"); exit(); }``
+  prints on the first call it sees, so the time from spawning the tool to the
+  ``hit`` line is start-up plus attach (the time to its exit is also shown).
+  Neither tool's own "attached" message is used: bpftrace 0.17 runs ``BEGIN``
+  before its other probes are attached and prints no notify line on a pipe.
+* 3-probe histogram: ``getppid`` latency as a ``hist()`` from an enter and an
+  exit tracepoint, and a third probe that exits after 1000 calls; wall time to
+  exit, so detaching and printing the maps count too.
+
+purebpf runs with its bytecode cached (a temporary PYTHONPYCACHEPREFIX, warmed
+by one run), as an installed package has it, even where PYTHONDONTWRITEBYTECODE
+is set.  Peak RSS is read from ``wait4``'s rusage.  Figures are medians of
+--runs runs; ratios are purebpf / bpftrace (below 1 is better for purebpf).
 
 Throughput: a workload process makes --events ``getppid`` calls as fast as it
 can while the tool prints one line per call (``printf`` of pid and comm); the
@@ -21,6 +30,7 @@ how many were lost.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import select
 import shutil
@@ -28,35 +38,47 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
-PROGRAMS = {
-    "tracepoint count": "tracepoint:syscalls:sys_enter_read { @[comm] = count(); }",
-    "hist": "tracepoint:syscalls:sys_exit_openat { @ret = hist(args->ret); }",
-    "printf": 'tracepoint:syscalls:sys_enter_openat { printf("%s %s\\n", comm, str(args->filename)); }',
-}
 WORKLOAD = ("import os, sys\nsys.stdin.readline()\nfor _ in range(int(sys.argv[1])):\n    os.getppid()\n")
+SPINNER = "import os\nwhile True:\n    os.getppid()\n"  # the background caller the start-up programs wait for
+# label -> (program, what ends the measure: "exit" or the line to wait for); $1 is the spinner's pid
+STARTUP = {
+    "BEGIN exit": ("BEGIN { exit(); }", "exit"),
+    "first event": ('tracepoint:syscalls:sys_enter_getppid /pid == $1/ { printf("hit\\n"); exit(); }', "hit"),
+    "3-probe hist": ("tracepoint:syscalls:sys_enter_getppid /pid == $1/ { @start[tid] = nsecs; }\n"
+                     "tracepoint:syscalls:sys_exit_getppid /@start[tid]/ "
+                     "{ @ns = hist(nsecs - @start[tid]); delete(@start[tid]); @n++; }\n"
+                     "tracepoint:syscalls:sys_enter_getppid /@n >= 1000/ { exit(); }", "exit"),
+}
 
 
 @dataclass
 class Sample:
-    startup_s: float
+    first_line_s: float | None  # to the awaited line (None: measured to exit only)
+    exit_s: float
     rss_kib: int
 
 
-def commands() -> dict[str, list[str]]:
-    tools = {"purebpf trace": [sys.executable, "-m", "purebpf", "trace", "-B", "line"]}
+def commands(purebpf: list[str]) -> dict[str, list[str]]:
+    tools = {"purebpf trace": [*purebpf, "trace", "-B", "line"]}
     if shutil.which("bpftrace"):
-        tools["bpftrace"] = ["bpftrace", "-B", "line"]  # line-buffered: the notify line arrives at once
+        tools["bpftrace"] = ["bpftrace", "-B", "line"]
     return tools
 
 
+_PYCACHE = tempfile.mkdtemp(prefix="trace-bench-pyc-")
+atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
+
+
 def _env() -> dict[str, str]:
-    return dict(os.environ, **{NOTIFY: "1", "PYTHONPATH": str(ROOT)})
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=_PYCACHE)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def _read_until(fd: int, marks: tuple[bytes, ...], timeout: float) -> tuple[bool, bytes]:
@@ -91,16 +113,24 @@ def _stop(proc: subprocess.Popen) -> int:
     return usage.ru_maxrss
 
 
-def measure_startup(cmd: list[str], program: str) -> Sample | None:
-    """One run; None when the tool did not attach within 15 s (bpftrace 0.17 sometimes stalls)."""
-    program = 'BEGIN { printf("ready\\n"); } ' + program
+def measure_startup(cmd: list[str], program: str, until: str, spinner_pid: int) -> Sample | None:
+    """One run: spawn to the line ``until`` (or to exit), and to exit; None when it took over 15 s."""
     start = time.perf_counter()
-    proc = subprocess.Popen([*cmd, "-e", program], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    proc = subprocess.Popen([*cmd, "-e", program, str(spinner_pid)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=_env())
     assert proc.stdout is not None
-    ok, _ = _read_until(proc.stdout.fileno(), (NOTIFY.encode(), b"ready"), 15)
-    attached = time.perf_counter() - start
-    rss = _stop(proc)
-    return Sample(attached, rss) if ok else None
+    first = None
+    if until != "exit":
+        ok, _ = _read_until(proc.stdout.fileno(), (until.encode(),), 15)
+        if not ok:
+            _stop(proc)
+            return None
+        first = time.perf_counter() - start
+    while os.read(proc.stdout.fileno(), 65536):  # drain to EOF (the tool exits by itself)
+        pass
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return Sample(first, time.perf_counter() - start, usage.ru_maxrss)
 
 
 def measure_events(cmd: list[str], events: int) -> tuple[float, int]:
@@ -141,29 +171,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--purebpf", metavar="CMD", help="the purebpf command to run, e.g. a venv's console script "
+                        "(default: this interpreter with -m purebpf, from this tree)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: both tools load BPF programs", file=sys.stderr)
         return 1
-    tools = commands()
-    print(f"start-up to probes attached and peak RSS, median of {args.runs} runs")
-    print(f"{'program':<18} {'tool':<14} {'start-up':>10} {'peak RSS':>11}")
-    medians: dict[tuple[str, str], tuple[float, float]] = {}
-    for label, program in PROGRAMS.items():
-        for tool, cmd in tools.items():
-            runs = [measure_startup(cmd, program) for _ in range(args.runs)]
-            samples = [r for r in runs if r is not None]
-            if len(samples) < len(runs):
-                print(f"  ({tool}: {len(runs) - len(samples)} of {len(runs)} runs did not attach within 15 s)")
-            if not samples:
-                continue
-            startup = statistics.median(s.startup_s for s in samples)
-            rss = statistics.median(s.rss_kib for s in samples) / 1024
-            medians[label, tool] = (startup, rss)
-            print(f"{label:<18} {tool:<14} {startup * 1000:>8.0f} ms {rss:>7.1f} MiB")
-        if (label, "bpftrace") in medians and (label, "purebpf trace") in medians:
-            (s1, r1), (s2, r2) = medians[label, "purebpf trace"], medians[label, "bpftrace"]
-            print(f"{label:<18} {'ratio':<14} {s1 / s2:>10.2f}x {r1 / r2:>9.2f}x")
+    tools = commands([args.purebpf] if args.purebpf else [sys.executable, "-m", "purebpf"])
+    subprocess.run([*tools["purebpf trace"], "-e", "BEGIN { exit(); }"], env=_env(), stdout=subprocess.DEVNULL,
+                   check=True)  # writes the bytecode cache the measured runs read
+    spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
+    print(f"start-up: median of {args.runs} runs (ms; first line = the awaited 'hit' line)")
+    print(f"{'program':<14} {'tool':<14} {'first line':>10} {'exit':>8} {'peak RSS':>11}")
+    medians: dict[tuple[str, str], tuple[float | None, float, float]] = {}
+    try:
+        for label, (program, until) in STARTUP.items():
+            for tool, cmd in tools.items():
+                runs = [measure_startup(cmd, program, until, spinner.pid) for _ in range(args.runs)]
+                samples = [r for r in runs if r is not None]
+                if len(samples) < len(runs):
+                    print(f"  ({tool}: {len(runs) - len(samples)} of {len(runs)} runs did not finish within 15 s)")
+                if not samples:
+                    continue
+                first = statistics.median(s.first_line_s for s in samples) if until != "exit" else None
+                done = statistics.median(s.exit_s for s in samples)
+                rss = statistics.median(s.rss_kib for s in samples) / 1024
+                medians[label, tool] = (first, done, rss)
+                first_text = f"{first * 1000:.0f}" if first is not None else "-"
+                print(f"{label:<14} {tool:<14} {first_text:>10} {done * 1000:>8.0f} {rss:>7.1f} MiB")
+            if (label, "bpftrace") in medians and (label, "purebpf trace") in medians:
+                (f1, e1, r1), (f2, e2, r2) = medians[label, "purebpf trace"], medians[label, "bpftrace"]
+                ratio_first = f"{f1 / f2:.2f}x" if f1 is not None and f2 is not None else "-"
+                print(f"{label:<14} {'ratio':<14} {ratio_first:>10} {e1 / e2:>7.2f}x {r1 / r2:>9.2f}x")
+    finally:
+        spinner.kill()
+        spinner.wait()
     print(f"\nprintf throughput: {args.events} getppid calls, one printf line each, median of 3 runs")
     print(f"{'tool':<14} {'events/s':>12} {'lost':>8}")
     rates = {}

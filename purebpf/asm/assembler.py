@@ -16,7 +16,6 @@ with their fds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 
 from purebpf.asm.instruction import Instruction
 from purebpf.asm.opcodes import Class, JmpOp, PseudoCall, PseudoSrc
@@ -63,7 +62,7 @@ def assemble(insns: Iterable[Instruction]) -> list[Instruction]:
     out: list[Instruction] = []
     pc = 0
     for insn in insns:
-        out.append(_resolve(insn, pc, slots) if insn.target is not None else replace(insn))
+        out.append(_resolve(insn, pc, slots) if insn.target is not None else insn.replace())
         pc += insn.slots
     return out
 
@@ -75,13 +74,13 @@ def _resolve(insn: Instruction, pc: int, slots: Mapping[str, int]) -> Instructio
     rel = slots[insn.target] - (pc + 1)
     cls, op = insn.opcode & 0x07, insn.opcode & 0xF0
     if insn.is_ld_imm64 and insn.src == PseudoSrc.FUNC:
-        return replace(insn, imm=_fit(rel, _S32, insn, pc), target=None)
+        return insn.replace(imm=_fit(rel, _S32, insn, pc), target=None)
     if cls == Class.JMP and op == JmpOp.CALL and insn.src == PseudoCall.CALL:
-        return replace(insn, imm=_fit(rel, _S32, insn, pc), target=None)
+        return insn.replace(imm=_fit(rel, _S32, insn, pc), target=None)
     if cls == Class.JMP32 and op == JmpOp.JA:
-        return replace(insn, imm=_fit(rel, _S32, insn, pc), target=None)
+        return insn.replace(imm=_fit(rel, _S32, insn, pc), target=None)
     if cls in (Class.JMP, Class.JMP32) and op not in (JmpOp.CALL, JmpOp.EXIT):
-        return replace(insn, off=_fit(rel, _S16, insn, pc), target=None)
+        return insn.replace(off=_fit(rel, _S16, insn, pc), target=None)
     raise InvalidInputError(f"instruction at slot {pc} (opcode {insn.opcode:#04x}) names target '{insn.target}' "
                             "but is not a jump, a bpf-to-bpf call or an ld_func")
 
@@ -113,7 +112,7 @@ def resolve_maps(insns: Iterable[Instruction], fds: Mapping[str, int]) -> list[I
                 imm = (insn.imm & ~0xFFFFFFFF & 0xFFFFFFFFFFFFFFFF) | fd
             else:
                 imm = fd
-            out.append(replace(insn, imm=imm, map=None))
+            out.append(insn.replace(imm=imm, map=None))
         else:
-            out.append(replace(insn))
+            out.append(insn.replace())
     return out

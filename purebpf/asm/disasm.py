@@ -19,7 +19,6 @@ disassembler in some bpftool builds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 
 from purebpf.asm.helpers import HELPERS
 from purebpf.asm.instruction import Instruction, decode
@@ -78,7 +77,7 @@ def format_insn(insn: Instruction, *, map_names: Mapping[int, str] | None = None
                 call_names: CallNames | None = None) -> str:
     """One instruction as ``(op) text``; an undecodable one as the kernel's ``BUG_...``."""
     if type(insn.dst) is not int or type(insn.src) is not int:  # Reg prints as "r1": keep plain numbers
-        insn = replace(insn, dst=int(insn.dst), src=int(insn.src))
+        insn = insn.replace(dst=int(insn.dst), src=int(insn.src))
     cls = insn.opcode & 0x07
     if cls in (Class.ALU, Class.ALU64):
         body = _alu(insn)

@@ -9,24 +9,32 @@ assembler (or the ELF loader) resolves before loading.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from purebpf._record import Record
 from purebpf.asm.opcodes import Class, Mode, Size
 
 _SLOT = struct.Struct("<BBhi")
 LD_IMM64 = Class.LD | Size.DW | Mode.IMM
 
 
-@dataclass(slots=True)
-class Instruction:
-    opcode: int
-    dst: int = 0
-    src: int = 0
-    off: int = 0
-    imm: int = 0
-    label: str | None = None   # a symbol defined at this instruction
-    target: str | None = None  # jump or call target label, resolved into off / imm
-    map: str | None = None     # name of a map this LD_IMM64 refers to, resolved into imm
+class Instruction(Record):
+    """``label`` is a symbol defined at this instruction; ``target`` a jump or
+    call target label, resolved into off / imm; ``map`` the name of a map this
+    LD_IMM64 refers to, resolved into imm.  (A :class:`~purebpf._record.Record`,
+    not a dataclass: every program load builds these, see there why.)"""
+
+    __slots__ = _fields = ("opcode", "dst", "src", "off", "imm", "label", "target", "map")
+
+    def __init__(self, opcode: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0,
+                 label: str | None = None, target: str | None = None, map: str | None = None) -> None:
+        self.opcode = opcode
+        self.dst = dst
+        self.src = src
+        self.off = off
+        self.imm = imm
+        self.label = label
+        self.target = target
+        self.map = map
 
     @property
     def cls(self) -> Class:

@@ -10,7 +10,6 @@ Every failure to read or write is silent: the cache only ever saves time.
 from __future__ import annotations
 
 import os
-import zlib
 
 
 def cache_dir() -> str | None:
@@ -28,6 +27,8 @@ def cache_dir() -> str | None:
 
 def blob_key(data: bytes | memoryview) -> str:
     """A content key for ``data``: CRC-32 plus length (cheap: ~1 ms for 6 MB)."""
+    import zlib
+
     return f"{zlib.crc32(data):08x}-{len(data):x}"
 
 

@@ -3,6 +3,12 @@
 Only the chosen subcommand's module is imported, so ``purebpf map list`` does
 not pay for the BTF reader or the tracer.  Each subcommand module provides
 ``register(subparsers)`` and its parsers set ``func`` to the function to run.
+
+Start-up is a feature: when the command comes first (``purebpf opensnoop -x``,
+``purebpf trace -e ...``), only that command's parser is built.  The full
+parser, with a placeholder for each of ~35 commands (each an argparse parser,
+each looking up its gettext translations), is built for ``purebpf --help`` and
+for errors.
 """
 
 from __future__ import annotations
@@ -47,16 +53,38 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def build_command_parser(name: str) -> argparse.ArgumentParser:
+    """The top-level parser with only subcommand ``name``'s module registered."""
+    parser = argparse.ArgumentParser(prog="purebpf", description="eBPF toolkit in pure Python")
+    importlib.import_module(SUBCOMMANDS[name][0]).register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser
+
+
+def _parse(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and argv[0] == first:  # the command comes first: build its parser alone
+        if first in SUBCOMMANDS:
+            parser = build_command_parser(first)
+            return parser, parser.parse_args(argv)
+        tool = tool_cli.parser(first)
+        if tool is not None:
+            return tool, tool.parse_args(argv[1:])
+    parser = build_parser(first if first in SUBCOMMANDS or first in tool_cli.names() else None)
+    return parser, parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    first = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(first if first in SUBCOMMANDS or first in tool_cli.names() else None)
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
+        if argv[:1] == ["trace"]:  # bpftrace's options, parsed by purebpf.cli.trace itself
+            from purebpf.cli.trace import main as trace_main
+
+            return trace_main(argv[1:])
+        parser, args = _parse(argv)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         return int(func(args) or 0)
     except BPFError as exc:
         print(f"purebpf: error: {exc}", file=sys.stderr)

@@ -8,7 +8,9 @@ are not (perf-event ``SET_BPF`` on old kernels, tc via netlink, cgroup
 
 from __future__ import annotations
 
-from purebpf.errors import NotSupportedError
+from collections.abc import Iterable
+
+from purebpf.errors import BPFError, NotSupportedError
 from purebpf.sys import FD, Cmd, bpf
 from purebpf.sys.attrs import LinkDetachAttr, LinkInfo
 from purebpf.sys.objects import fd_by_id, obj_get, obj_info, obj_pin
@@ -91,3 +93,36 @@ class Link:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {'closed' if self.closed else 'attached'}>"
+
+
+def close_all(links: Iterable[Link]) -> list[BPFError]:
+    """Close (detach) ``links`` concurrently; returns the errors instead of raising
+    the first, so every link gets closed.
+
+    Detaching waits in the kernel: removing a program from a tracepoint waits for
+    an RCU grace period (tasks-trace RCU for syscall tracepoints), and the last
+    perf event on a tracepoint waits for another, ~30-60 ms each.  One after the
+    other, six tracepoint links took ~0.4 s to close; from one thread each, the
+    waits overlap where the kernel allows it (~0.26 s).
+    """
+    links = list(links)
+    errors: list[BPFError] = []
+
+    def close(link: Link) -> None:
+        try:
+            link.close()
+        except BPFError as exc:
+            errors.append(exc)
+
+    if len(links) < 2:
+        for link in links:
+            close(link)
+        return errors
+    import threading
+
+    threads = [threading.Thread(target=close, args=(link,), name=f"close {link.kind}") for link in links]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

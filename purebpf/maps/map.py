@@ -20,13 +20,12 @@ two syscalls per key on 100k entries).
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import errno as E
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from purebpf._record import Record
 from purebpf.errors import BPFError, InvalidInputError, NotFoundError, NotSupportedError, SyscallError, syscall_error
 from purebpf.maps.codec import Codec, codec_for
 from purebpf.sys import FD, Cmd, MapType, bpf, bpf_raw
@@ -52,26 +51,34 @@ class MissingKeyError(NotFoundError, KeyError):
         return str(self.args[0])
 
 
-@dataclass
-class MapSpec:
+class MapSpec(Record):
     """Everything MAP_CREATE needs; the ELF loader and the tracer build these.
 
     ``inner`` describes the template of a map-of-maps when no ``inner_map_fd``
     is given: a throw-away map is created from it for the outer map's creation.
+    (A :class:`~purebpf._record.Record`, not a dataclass: see there why.)
     """
-    type: MapType
-    key_size: int
-    value_size: int
-    max_entries: int
-    name: str = ""
-    flags: int = 0
-    inner_map_fd: int = 0
-    btf_fd: int = 0
-    btf_key_type_id: int = 0
-    btf_value_type_id: int = 0
-    map_extra: int = 0
-    ifindex: int = 0
-    inner: MapSpec | None = None
+
+    _fields = ("type", "key_size", "value_size", "max_entries", "name", "flags", "inner_map_fd", "btf_fd",
+               "btf_key_type_id", "btf_value_type_id", "map_extra", "ifindex", "inner")
+
+    def __init__(self, type: MapType, key_size: int, value_size: int, max_entries: int, name: str = "",
+                 flags: int = 0, inner_map_fd: int = 0, btf_fd: int = 0, btf_key_type_id: int = 0,
+                 btf_value_type_id: int = 0, map_extra: int = 0, ifindex: int = 0,
+                 inner: MapSpec | None = None) -> None:
+        self.type = type
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.name = name
+        self.flags = flags
+        self.inner_map_fd = inner_map_fd
+        self.btf_fd = btf_fd
+        self.btf_key_type_id = btf_key_type_id
+        self.btf_value_type_id = btf_value_type_id
+        self.map_extra = map_extra
+        self.ifindex = ifindex
+        self.inner = inner
 
     def attr(self) -> MapCreateAttr:
         return MapCreateAttr(
@@ -180,7 +187,7 @@ class Map:
                  max_entries: int = 0, *, name: str = "", flags: int = 0, key: Any = None,
                  value: Any = None, **spec_fields: Any) -> None:
         if isinstance(type_, MapSpec):
-            spec = dataclasses.replace(type_, **spec_fields)
+            spec = type_.replace(**spec_fields)
         else:
             spec = MapSpec(_map_type(type_), key_size, value_size, max_entries, name=name, flags=flags,
                            **spec_fields)

@@ -11,7 +11,6 @@ lookups return the inner map's id, :meth:`get_map` opens it::
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from purebpf.errors import InvalidInputError
@@ -42,7 +41,7 @@ class _MapOfMaps(Map):
         if spec.inner_map_fd or spec.inner is None:
             return super()._create(spec)
         with Map(spec.inner) as template:
-            return super()._create(dataclasses.replace(spec, inner_map_fd=template.fd))
+            return super()._create(spec.replace(inner_map_fd=template.fd))
 
     def _default_value_codec(self) -> Codec:
         return FdCodec(self.value_size)

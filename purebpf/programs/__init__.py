@@ -2,12 +2,11 @@
 
 from purebpf.programs.program import Program, ProgramSpec
 from purebpf.programs.stats import StatsEnabled, enable_stats, stats  # light; the function must shadow its module
-from purebpf.programs.testrun import TestRunResult
 from purebpf.sys.constants import ProgType
 
-# Program introspection is imported on first use: loading and attaching a
-# program (every ready tool) does not need it.
-_LAZY = {"ProgramInfo": "purebpf.programs.info"}
+# Program introspection and test runs are imported on first use: loading and
+# attaching a program (every ready tool) needs neither.
+_LAZY = {"ProgramInfo": "purebpf.programs.info", "TestRunResult": "purebpf.programs.testrun"}
 
 
 def __getattr__(name: str):

@@ -12,43 +12,55 @@ import ctypes
 import errno as _errno
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from purebpf._record import Record
 from purebpf.asm.instruction import Instruction, encode
 from purebpf.errors import InvalidInputError, SyscallError, VerifierError, errno_hint, errno_name
-from purebpf.programs.testrun import TestRunResult, test_run
 from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf_raw
 from purebpf.sys.attrs import ProgLoadAttr
 from purebpf.sys.objects import fd_by_id, obj_get, obj_pin
 
 if TYPE_CHECKING:
     from purebpf.programs.info import ProgramInfo
+    from purebpf.programs.testrun import TestRunResult
 
 LOG_SIZE_START = 1 << 20
 LOG_SIZE_MAX = (1 << 30) - 1
 ENOSPC = 28
 
 
-@dataclass
-class ProgramSpec:
-    """Everything PROG_LOAD needs; the ELF loader and the tracer build these."""
-    type: ProgType
-    insns: Sequence[Instruction] | bytes
-    license: str = "GPL"
-    name: str = ""
-    expected_attach_type: AttachType | int = 0
-    attach_btf_id: int = 0
-    attach_btf_obj_fd: int = 0   # BTF object (module/vmlinux) of attach_btf_id, or target prog fd for EXT
-    prog_btf_fd: int = 0
-    func_info: bytes = b""
-    func_info_rec_size: int = 0
-    line_info: bytes = b""
-    line_info_rec_size: int = 0
-    flags: int = 0
-    kern_version: int = 0
-    ifindex: int = 0
-    fd_array: Sequence[int] = field(default_factory=tuple)
+class ProgramSpec(Record):
+    """Everything PROG_LOAD needs; the ELF loader and the tracer build these.
+    ``attach_btf_obj_fd`` is the BTF object (module/vmlinux) of ``attach_btf_id``,
+    or the target program's fd for EXT.  (A :class:`~purebpf._record.Record`,
+    not a dataclass: see there why.)"""
+
+    _fields = ("type", "insns", "license", "name", "expected_attach_type", "attach_btf_id", "attach_btf_obj_fd",
+               "prog_btf_fd", "func_info", "func_info_rec_size", "line_info", "line_info_rec_size", "flags",
+               "kern_version", "ifindex", "fd_array")
+
+    def __init__(self, type: ProgType, insns: Sequence[Instruction] | bytes, license: str = "GPL", name: str = "",
+                 expected_attach_type: AttachType | int = 0, attach_btf_id: int = 0, attach_btf_obj_fd: int = 0,
+                 prog_btf_fd: int = 0, func_info: bytes = b"", func_info_rec_size: int = 0, line_info: bytes = b"",
+                 line_info_rec_size: int = 0, flags: int = 0, kern_version: int = 0, ifindex: int = 0,
+                 fd_array: Sequence[int] = ()) -> None:
+        self.type = type
+        self.insns = insns
+        self.license = license
+        self.name = name
+        self.expected_attach_type = expected_attach_type
+        self.attach_btf_id = attach_btf_id
+        self.attach_btf_obj_fd = attach_btf_obj_fd
+        self.prog_btf_fd = prog_btf_fd
+        self.func_info = func_info
+        self.func_info_rec_size = func_info_rec_size
+        self.line_info = line_info
+        self.line_info_rec_size = line_info_rec_size
+        self.flags = flags
+        self.kern_version = kern_version
+        self.ifindex = ifindex
+        self.fd_array = fd_array
 
     def bytecode(self) -> bytes:
         return self.insns if isinstance(self.insns, bytes) else encode(list(self.insns))
@@ -200,6 +212,8 @@ class Program:
                  data_out_size: int | None = None, flags: int = 0, cpu: int = 0) -> TestRunResult:
         """Run the program on ``data`` (packet types) or ``ctx`` (raw_tp, syscall)
         without attaching it (``BPF_PROG_TEST_RUN``); see :mod:`purebpf.programs.testrun`."""
+        from purebpf.programs.testrun import test_run
+
         return test_run(self.fd, self.type, self._label, data, ctx=ctx, repeat=repeat, data_out_size=data_out_size,
                         flags=flags, cpu=cpu)
 

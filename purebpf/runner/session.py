@@ -125,6 +125,7 @@ class Session:
                 print(f"purebpf run: program '{name}' in SEC(\"{section.name}\") is loaded but not attached "
                       "(its section name does not say where)", file=err)
         err.flush()
+        self.config.out.flush()  # the column headers now, not after the first poll's 100 ms
 
     def _install_signals(self) -> dict[int, Any]:
         def stop(signum, frame) -> None:

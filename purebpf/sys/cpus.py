@@ -8,12 +8,11 @@ from here so every layer reads them the same way.
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from purebpf.errors import NotSupportedError
 
-POSSIBLE = Path("/sys/devices/system/cpu/possible")
-ONLINE = Path("/sys/devices/system/cpu/online")
+POSSIBLE = "/sys/devices/system/cpu/possible"
+ONLINE = "/sys/devices/system/cpu/online"
 
 
 def parse_cpu_list(text: str) -> list[int]:
@@ -27,9 +26,10 @@ def parse_cpu_list(text: str) -> list[int]:
     return cpus
 
 
-def _read(path: Path, why: str) -> list[int]:
+def _read(path: str, why: str) -> list[int]:
     try:
-        return parse_cpu_list(path.read_text())
+        with open(path) as f:
+            return parse_cpu_list(f.read())
     except (OSError, ValueError) as exc:
         raise NotSupportedError(f"cannot read {path} ({exc}); {why} need sysfs mounted") from None
 

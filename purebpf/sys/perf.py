@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 from enum import IntEnum
-from pathlib import Path
 
 from purebpf.errors import NotSupportedError
 from purebpf.sys.attrs import PerfEventAttr
@@ -114,9 +113,10 @@ def disable(perf_fd: int) -> None:
 
 def pmu_type(name: str) -> int:
     """The dynamic PMU type number of ``kprobe`` or ``uprobe`` (from sysfs)."""
-    path = Path(f"/sys/bus/event_source/devices/{name}/type")
+    path = f"/sys/bus/event_source/devices/{name}/type"
     try:
-        return int(path.read_text())
+        with open(path, "rb") as f:
+            return int(f.read())
     except OSError:
         raise NotSupportedError(
             f"this kernel has no '{name}' perf PMU ({path} is missing); "
@@ -125,9 +125,10 @@ def pmu_type(name: str) -> int:
 
 def pmu_retprobe_bit(name: str) -> int:
     """Bit in ``config`` that turns a k/uprobe PMU event into a return probe."""
-    path = Path(f"/sys/bus/event_source/devices/{name}/format/retprobe")
+    path = f"/sys/bus/event_source/devices/{name}/format/retprobe"
     try:
-        text = path.read_text().strip()  # e.g. "config:0"
+        with open(path) as f:
+            text = f.read().strip()  # e.g. "config:0"
         return 1 << int(text.split(":", 1)[1])
     except (OSError, ValueError, IndexError):
         return 1

@@ -6,23 +6,25 @@ hand-written programs read fields at these offsets.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from purebpf.errors import NotFoundError
-from purebpf.sys.fs import tracefs
+from purebpf.sys.fs import tracefs, tracefs_root
 
 _FIELD = re.compile(r"field:(?P<decl>[^;]+);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);\s*signed:(?P<signed>\d)")
 
 
-@dataclass(frozen=True)
-class TracepointField:
-    name: str
-    c_type: str        # the declaration without the name, e.g. "const char *", "char[16]"
-    offset: int
-    size: int
-    signed: bool
-    data_loc: bool     # ``__data_loc``: a u32 (len << 16 | offset) to a variable-size array
+class TracepointField(namedtuple("TracepointField", "name c_type offset size signed data_loc")):
+    """One field of a tracepoint record.  ``c_type`` is the declaration without
+    the name (``const char *``, ``char[16]``); ``data_loc`` marks ``__data_loc``
+    fields, a u32 (len << 16 | offset) to a variable-size array.
+
+    A named tuple, not a dataclass: every tool reads these at start-up, and
+    ``dataclasses`` (with ``inspect``) costs ~5 ms to import."""
+
+    __slots__ = ()
 
     @property
     def is_pointer(self) -> bool:
@@ -76,9 +78,10 @@ def parse_format(text: str) -> list[TracepointField]:
 
 def tracepoint_fields(category: str, name: str, *, include_common: bool = False) -> list[TracepointField]:
     """The record fields of ``category:name`` (without ``common_*`` unless asked)."""
-    path = tracefs() / "events" / category / name / "format"
+    path = os.path.join(tracefs_root(), "events", category, name, "format")
     try:
-        text = path.read_text()
+        with open(path) as f:
+            text = f.read()
     except FileNotFoundError:
         raise NotFoundError(f"tracepoint {category}:{name} does not exist on this kernel ({path})") from None
     fields = parse_format(text)

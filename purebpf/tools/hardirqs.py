@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 
 from purebpf.asm import FP, R0, R1, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
-from purebpf.errors import InvalidInputError
 from purebpf.programs import ProgType
 from purebpf.sys import MapType
-from purebpf.tools import common, hist, kit
+from purebpf.tools import common, hist, irqs, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
 
@@ -27,12 +26,7 @@ NAME = 32
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--cgroup", metavar="PATH", help="trace processes in this cgroup (v2 directory) only")
-    p.add_argument("-C", "--count", dest="events", action="store_true", help="show event counts instead of timing")
-    p.add_argument("-d", "--distributed", action="store_true", help="show distributions as histograms")
-    p.add_argument("-N", "--nanoseconds", action="store_true", help="output in nanoseconds")
-    p.add_argument("-T", "--timestamp", action="store_true", help="include timestamp on output")
-    common.add_interval_count(p)
-    common.add_json(p)
+    irqs.arguments(p)
 
 
 def build(s: Session, args: argparse.Namespace) -> object:
@@ -81,11 +75,7 @@ def _name(raw: bytes) -> str:
 
 
 def print_summary(out: common.Output, infos, args: argparse.Namespace) -> None:
-    unit = "nsecs" if args.nanoseconds else "usecs"
-    out.text("")
-    when = common.Clock.hms()
-    if args.timestamp:
-        out.text(cfmt("%-8s", when))
+    unit, when = irqs.summary_start(out, args)
     if args.distributed:
         for name, counts, _ in sorted(hist.drain(infos, _name, SLOTS)):
             out.text(f"hardirq = {name}")
@@ -107,14 +97,4 @@ def print_summary(out: common.Output, infos, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.events and args.distributed:
-        raise InvalidInputError("-C and -d cannot be used together: counts or time histograms, not both")
-    out = common.Output(args.json)
-    with Session() as s:
-        infos = build(s, args)
-        out.text("Tracing hard irq events... Hit Ctrl-C to end." if args.events
-                 else "Tracing hard irq event time... Hit Ctrl-C to end.")
-        common.ready(out)
-        common.run_loop(common.sleep_ms, out, interval=args.interval, count=args.count,
-                        on_interval=lambda: print_summary(out, infos, args))
-    return 0
+    return irqs.run(args, "hard", build, print_summary)

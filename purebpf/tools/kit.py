@@ -214,10 +214,10 @@ def ringbuf_output(a: Asm, ring_fd: int, data: Reg, size: Reg | int) -> None:
 @cache
 def kernel_offset(struct: str, member: str) -> int:
     """Byte offset of ``struct.member`` in this kernel, read from its BTF
-    (the hand-made CO-RE relocation of a field access)."""
-    from purebpf.btf import BTF
+    (the hand-made CO-RE relocation of a field access), cached across runs."""
+    from purebpf.btf.offsets import kernel_member_offset
 
-    return BTF.load_kernel().member_offset(struct, member)
+    return kernel_member_offset(struct, member)
 
 
 def tp_fields(group: str, name: str) -> dict:

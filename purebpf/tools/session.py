@@ -71,6 +71,10 @@ class Session:
         return self.own(Tracepoint(prog, group, name))
 
     def close(self) -> None:
+        """Detach every link at once (the kernel's waits overlap), then close the rest, newest first."""
+        from purebpf.links import Link, close_all
+
+        close_all([obj for obj in self._owned if isinstance(obj, Link)])
         while self._owned:
             obj = self._owned.pop()
             try:

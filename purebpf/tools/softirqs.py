@@ -13,10 +13,9 @@ import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R2, R6, R7, R8, AluOp, AtomicOp, JmpOp, alu, atomic, call, jmp, ldx, mov, stx
-from purebpf.errors import InvalidInputError
 from purebpf.programs import ProgType
 from purebpf.sys import MapType
-from purebpf.tools import common, hist, kit
+from purebpf.tools import common, hist, irqs, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
 
@@ -24,13 +23,7 @@ SLOTS = 20
 VEC_NAMES = ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"]
 
 
-def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-C", "--count", dest="events", action="store_true", help="show event counts instead of timing")
-    p.add_argument("-d", "--distributed", action="store_true", help="show distributions as histograms")
-    p.add_argument("-N", "--nanoseconds", action="store_true", help="output in nanoseconds")
-    p.add_argument("-T", "--timestamp", action="store_true", help="include timestamp on output")
-    common.add_interval_count(p)
-    common.add_json(p)
+arguments = irqs.arguments
 
 
 def _value_of_vec(a: kit.Asm, table_fd: int, ctx) -> None:
@@ -87,11 +80,7 @@ def _take(table, vec: int, size: int) -> bytes:
 
 
 def print_summary(out: common.Output, table, args: argparse.Namespace) -> None:
-    unit = "nsecs" if args.nanoseconds else "usecs"
-    out.text("")
-    when = common.Clock.hms()
-    if args.timestamp:
-        out.text(cfmt("%-8s", when))
+    unit, when = irqs.summary_start(out, args)
     if args.distributed:
         for vec, name in enumerate(VEC_NAMES):
             counts = list(struct.unpack(f"<{SLOTS}I", _take(table, vec, SLOTS * 4)))
@@ -112,14 +101,4 @@ def print_summary(out: common.Output, table, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.events and args.distributed:
-        raise InvalidInputError("-C and -d cannot be used together: counts or time histograms, not both")
-    out = common.Output(args.json)
-    with Session() as s:
-        table = build(s, args)
-        out.text("Tracing soft irq events... Hit Ctrl-C to end." if args.events
-                 else "Tracing soft irq event time... Hit Ctrl-C to end.")
-        common.ready(out)
-        common.run_loop(common.sleep_ms, out, interval=args.interval, count=args.count,
-                        on_interval=lambda: print_summary(out, table, args))
-    return 0
+    return irqs.run(args, "soft", build, print_summary)

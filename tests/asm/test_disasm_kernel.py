@@ -6,7 +6,6 @@ this bpftool predates)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -211,6 +210,6 @@ def test_parse_reads_bpftool_dump(build, load_filter, make_map, bpftool_xlated) 
     """bpftool's text parses back to the kernel's bytes; a bpf-to-bpf call comes back in
     its loadable form (offset in imm), where the kernel keeps it in off."""
     prog = load_filter(build(make_map))
-    expected = [replace(i, off=0, imm=i.off) if i.opcode == 0x85 and i.src == PseudoCall.CALL else i
+    expected = [i.replace(off=0, imm=i.off) if i.opcode == 0x85 and i.src == PseudoCall.CALL else i
                 for i in decode(prog.xlated)]
     assert encode(parse(bpftool_xlated(prog.id))) == encode(expected)

@@ -23,8 +23,8 @@ def test_cpudist_counts_each_stint(work):
     settle()
     lines = on.stop().splitlines()
     assert lines[0] == "Tracing on-CPU time... Hit Ctrl-C to end."
-    # each sleep ends a stint on the CPU; exec and exit add a few
-    assert SLEEPS <= sum(buckets(lines).values()) <= SLEEPS + 5, lines
+    # each sleep ends a stint on the CPU; exec and exit add a few, and preemption on a loaded machine more
+    assert SLEEPS <= sum(buckets(lines).values()) <= SLEEPS + SLEEPS // 4, lines
     (record,) = [json.loads(x) for x in off.stop().splitlines()]
     assert record["pid"] == target.pid and record["comm"] == WORK_COMM
     # each 1 ms sleep is 1 to 2 ms off the CPU (more on a loaded machine)
