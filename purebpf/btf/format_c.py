@@ -73,6 +73,11 @@ def render_c(btf: BTF, types: Iterable[Type | int] | None = None, *, guard: bool
     return body
 
 
+def declaration(btf: BTF, type_id: int, name: str) -> str:
+    """One C declaration, ``const char *filename``: how listings show a function's parameters."""
+    return _Renderer(btf, False).decl(type_id, name, 0)
+
+
 def _s(declarator: str) -> str:
     return f" {declarator}" if declarator else ""
 

@@ -41,7 +41,7 @@ OPTIONS:
     -q                  quiet: do not print the "Attached N probes" line
     -d, --dry-run       compile and load, print the tree and instructions, do not attach
     -B MODE             output buffering: line (default), full or none
-    -k                  accepted for compatibility (helper error checks are not generated)
+    -k                  warn at run time when a map read finds no element
     --unsafe            allow unsafe functions (system, cat's cousins, signal)
     --no-warnings       do not print warnings
     --info              print what this kernel and purebpf trace support
@@ -85,6 +85,8 @@ class Options:
     version: bool = False
     help: bool = False
     probe_filter: str | None = None
+    helper_checks: bool = False
+    includes: list[str] = field(default_factory=lambda: [])  # "list" is a field name here
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -138,7 +140,7 @@ def parse_options(argv: list[str]) -> Options:
 
 # options that only switch something on, by key, and the Options field they set
 _SWITCHES = {"d": "debug", "dry-run": "dry_run", "l": "list", "v": "verbose", "q": "quiet", "h": "help",
-             "V": "version", "unsafe": "unsafe", "no-warnings": "no_warnings", "info": "info"}
+             "V": "version", "unsafe": "unsafe", "no-warnings": "no_warnings", "info": "info", "k": "helper_checks"}
 # options that take a value, by key, and the Options field it goes to
 _VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter"}
 
@@ -150,6 +152,8 @@ def _set(opts: Options, key: str, val: str | None) -> None:
         opts.format = val or ""
     elif key == "B":
         opts.buffering = val or ""
+    elif key == "include":
+        opts.includes.append(val or "")
     elif key in _VALUES:
         setattr(opts, _VALUES[key], val)
     elif key in _SWITCHES:
@@ -269,7 +273,8 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
         try:
             program = compile_program(text, name=name, params=params, unsafe=opts.unsafe, cpid=child.pid if child
                                       else 0, named=_named_options(opts), warnings=not opts.no_warnings,
-                                       probe_filter=opts.probe_filter)
+                                       probe_filter=opts.probe_filter, includes=tuple(opts.includes),
+                                       helper_checks=opts.helper_checks)
         except ProgramError as exc:
             print(exc, file=sys.stderr)
             return 1

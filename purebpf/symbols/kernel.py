@@ -69,6 +69,17 @@ class KernelSymbols:
         return None
 
 
+def kernel_symbol_listed(name: str, path: str = KALLSYMS) -> bool:
+    """Whether ``name`` is in kallsyms at all, per-CPU variables (type ``A``) included: the kernel
+    resolves a program's ksym references there, so a missing one cannot be used."""
+    needle = f" {name}\n".encode()
+    try:
+        with open(path, "rb") as f:
+            return any(line.endswith(needle) for line in f)
+    except OSError:
+        return False
+
+
 @cache
 def kernel_symbols() -> KernelSymbols:
     """The running kernel's symbols, read once per process."""

@@ -16,7 +16,7 @@ from purebpf.trace.location import Location
 BUILTINS = frozenset({
     "pid", "tid", "uid", "gid", "nsecs", "elapsed", "numaid", "cpu", "ncpus", "curtask", "rand", "ctx",
     "comm", "kstack", "ustack", "func", "probe", "retval", "args", "cgroup", "username", "sarg0",
-    "jiffies", "usermode", "cpid", "__builtin_elapsed", "__builtin_cpu",
+    "jiffies", "usermode", "cpid", "__builtin_elapsed", "__builtin_cpu", "probetype", "config",
 }) | {f"arg{i}" for i in range(10)} | {f"sarg{i}" for i in range(10)}
 
 
@@ -178,10 +178,11 @@ class Assign(Stmt):
 
 @dataclass(eq=False)
 class VarDecl(Stmt):
-    """``let $x [: type] [= value];``"""
+    """``let $x [: type] [= value];``; ``type_expr`` for ``typeof(expr)`` as the type."""
     var: Variable
     type_name: str | None
     value: Expr | None
+    type_expr: Expr | None = None
 
 
 @dataclass(eq=False)

@@ -5,6 +5,7 @@ loading."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -12,13 +13,16 @@ from purebpf.asm import Instruction, assemble, label_slots
 from purebpf.errors import BPFError
 from purebpf.sys.tracepoint_format import list_tracepoints, tracepoint_fields
 from purebpf.trace import ast
-from purebpf.trace.cdefs import parse_cdefs
-from purebpf.trace.codegen import RINGBUF, Event, ProgramContext, compile_probe
+from purebpf.trace.cdefs import missing_include, parse_cdefs
+from purebpf.trace.codegen import EXIT_MAP, RINGBUF, Event, ProgramContext, compile_probe
+from purebpf.trace.config import Config, read_config
+from purebpf.trace.cstructs import CDefinitionError, parse_structs
 from purebpf.trace.location import Diagnostics, Location, ProgramError, Source
 from purebpf.trace.macros import expand as expand_macros
 from purebpf.trace.parser import parse
-from purebpf.trace.probes import ProbeError, ProbeTarget, expand, has_wildcard, parse_attach_point
+from purebpf.trace.probes import USER_RUN, ProbeError, ProbeTarget, expand, has_wildcard, parse_attach_point
 from purebpf.trace.semantic import Environment, MapInfo, ProbeScope, Semantic
+from purebpf.trace.structs import StructTable, function_args, kernel_btf
 
 MAP_KINDS = ("hash", "lruhash", "percpuhash", "percpulruhash", "percpuarray")
 
@@ -43,30 +47,59 @@ class CompiledProgram:
     map_names: list[str] = field(default_factory=list)
     stack_maps: set[str] = field(default_factory=set)
     cpid: int = 0
+    config: Config = field(default_factory=Config)
+    exit_flag: bool = False  # probes check EXIT_MAP (see codegen.base)
 
     @property
     def attachable(self) -> list[CompiledProbe]:
-        return [p for p in self.probes if p.target.provider not in ("BEGIN", "END")]
+        return [p for p in self.probes if p.target.provider not in USER_RUN]
+
+
+def _lift_block_aggregations(tree: ast.Program) -> None:
+    """``@m = { stmts; avg($x) }`` becomes ``{ stmts; @m = avg($x); }``: an aggregation is not a value,
+    it is an update of its map, so it moves into the block (where the block's variables still live)."""
+    from purebpf.trace.semantic import AGGREGATIONS
+
+    def lift(stmts: list[ast.Stmt]) -> None:
+        for i, stmt in enumerate(stmts):
+            if (isinstance(stmt, ast.Assign) and stmt.op is None and isinstance(stmt.target, ast.Map)
+                    and isinstance(stmt.value, ast.BlockExpr) and isinstance(stmt.value.value, ast.Call)
+                    and stmt.value.value.func in AGGREGATIONS):
+                block = stmt.value
+                block.stmts.append(ast.Assign(stmt.loc, stmt.target, block.value))
+                block.value = None
+                stmts[i] = ast.ExprStmt(stmt.loc, block)
+
+    for node in ast.walk(tree.probes):
+        for name in getattr(node, "__dataclass_fields__", ()):
+            value = getattr(node, name)
+            if isinstance(value, list) and value and all(isinstance(x, ast.Stmt) for x in value):
+                lift(value)
 
 
 def compile_program(text: str, *, name: str = "stdin", params: list[str] | None = None, unsafe: bool = False,
                     cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
-                    probe_filter: str | None = None) -> CompiledProgram:
+                    probe_filter: str | None = None, includes: tuple[str, ...] = (),
+                    helper_checks: bool = False) -> CompiledProgram:
     """Compile bpftrace source; raises ProgramError carrying every diagnostic.
 
     ``params`` are the positional parameters ($1...), ``named`` the program
     options given after ``--`` (read by ``getopt()``), ``cpid`` the pid of the
     ``-c`` command (held before exec until probes are attached); ``probe_filter``
-    a regular expression only the probes to attach must match (BEGIN and END always run)."""
+    a regular expression only the probes to attach must match (BEGIN and END always run);
+    ``helper_checks`` (``-k``) adds run-time warnings when a map read finds no element."""
     source = Source(text, name)
     tree = parse(text, name)
     diags = Diagnostics(source)
-    for item in tree.config:
-        diags.warning(f"config option '{item.key}' is ignored by purebpf", item.loc)
-    cdefs = parse_cdefs(tree.c_definitions)
-    env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs)
-    expand_macros(tree, diags)
+    config = read_config(tree.config, diags)
+    missing = missing_include(tree.c_definitions)
+    if missing:
+        raise ProgramError(missing)
+    cdefs = parse_cdefs(tree.c_definitions, includes)
+    env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs, structs=_structs(tree, diags))
+    expand_macros(tree, diags, config)
     diags.raise_if_errors()
+    _lift_block_aggregations(tree)
 
     _substitute_params(tree, env.params)
     targets = _targets(tree, diags)
@@ -80,22 +113,17 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     first = Semantic(Diagnostics(source), env)
     first.maps = sem.maps
     for probe, target, _ in targets:
-        scope = ProbeScope(target)
-        if target.provider == "tracepoint":
-            try:
-                scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
-            except BPFError:
-                continue
-        first.probe(probe, scope)
+        try:
+            first.probe(probe, _probe_scope(target, env))
+        except ProbeError:
+            continue
     scopes: list[tuple[ast.Probe, ProbeScope]] = []
     for probe, target, loc in targets:
-        scope = ProbeScope(target)
-        if target.provider == "tracepoint":
-            try:
-                scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
-            except BPFError:
-                diags.error(f"No matches for tracepoint {target.target}:{target.func}.", loc)
-                continue
+        try:
+            scope = _probe_scope(target, env)
+        except ProbeError as exc:
+            _missing_probe(str(exc), loc, config, diags)
+            continue
         sem.probe(probe, scope)
         scopes.append((probe, scope))
     for info in sem.maps.values():
@@ -108,8 +136,10 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
         del sem.maps[decl.name]
     diags.raise_if_errors()
 
+    uses_exit = any(isinstance(node, ast.Call) and node.func == "exit" for node in ast.walk(tree))
     ctx = ProgramContext(sem.maps, list(params or []), ncpus=sem.ncpus, cpid=cpid, named=dict(named or {}),
-                         enum_values=cdefs.enum_values, defines=cdefs.defines)
+                         enum_values=cdefs.enum_values, defines=cdefs.defines, helper_checks=helper_checks,
+                         exit_flag=uses_exit)
     compiled = []
     for index, (probe, scope) in enumerate(scopes):
         # analyse again: the tree is shared by a probe's attach points, types are per target
@@ -130,7 +160,54 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     diags.raise_if_errors()
     rendered = diags.render() if diags.items and warnings else ""
     return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, rendered,
-                           sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps), ctx.stack_maps, cpid)
+                           sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps) + [EXIT_MAP] * uses_exit,
+                           ctx.stack_maps, cpid, config, uses_exit)
+
+
+def _missing_probe(message: str, loc: Location, config: Config, diags: Diagnostics) -> None:
+    """A probe that matches nothing: an error, unless ``config = { missing_probes = ... }`` says otherwise."""
+    if config.missing_probes == "error":
+        diags.error(message, loc)
+    elif config.missing_probes == "warn":
+        diags.warning(message + " Skipping.", loc)
+
+
+def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
+    """What a probe's ``args`` are: a tracepoint's format fields, or typed arguments from BTF;
+    raises ProbeError for a tracepoint this kernel does not have."""
+    scope = ProbeScope(target)
+    if target.provider == "tracepoint":
+        try:
+            scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
+        except BPFError:
+            raise ProbeError(f"No matches for tracepoint {target.target}:{target.func}.") from None
+    elif target.provider in ("rawtracepoint", "fentry", "fexit"):
+        scope.typed_args = function_args(env.structs, target.provider, target.func)
+        if target.provider == "rawtracepoint":
+            _check_raw_tracepoint(target, in_btf=scope.typed_args is not None)
+    return scope
+
+
+def _check_raw_tracepoint(target: ProbeTarget, in_btf: bool) -> None:
+    """The module named must exist, and the raw tracepoint in BTF or at least in tracefs."""
+    module = target.target
+    if module and module != "vmlinux":
+        if not os.path.exists(f"/sys/kernel/btf/{module}"):
+            raise ProbeError(f"No matches for rawtracepoint {module}:{target.func}.")
+    elif not in_btf and target.func not in {name for _, name in list_tracepoints()}:
+        raise ProbeError(f"Probe has no valid attach points: this kernel has no raw tracepoint '{target.func}' "
+                         "(see `purebpf trace -l 'rawtracepoint:*'`).")
+
+
+def _structs(tree: ast.Program, diags: Diagnostics) -> StructTable:
+    """The program's struct definitions over kernel BTF (opened only if a program names a kernel type)."""
+    table = StructTable(btf_source=kernel_btf)
+    for definition in tree.c_definitions:
+        try:
+            parse_structs([definition.text], table)
+        except CDefinitionError as exc:
+            diags.error(f"error: {exc}", definition.loc)
+    return table
 
 
 def _substitute_params(tree: ast.Program, params: list[str]) -> None:
@@ -151,8 +228,8 @@ def _filtered(targets: list, pattern: str, diags: Diagnostics) -> list:
     except re.error as exc:
         diags.error(f"Invalid --probe-filter regex '{pattern}': {exc}", None)
         return targets
-    kept = [t for t in targets if t[1].provider in ("BEGIN", "END") or regex.search(t[1].name)]
-    if not any(t[1].provider not in ("BEGIN", "END") for t in kept):
+    kept = [t for t in targets if t[1].provider in USER_RUN or regex.search(t[1].name)]
+    if not any(t[1].provider not in USER_RUN for t in kept):
         diags.error("No probes to attach", None)
     return kept
 
@@ -182,6 +259,7 @@ def _declared_maps(tree: ast.Program, sem: Semantic, diags: Diagnostics) -> None
         size = kind.args[0].value if kind.args and isinstance(kind.args[0], ast.Integer) else 0
         info = sem.map_info(ast.Map(decl.loc, decl.name))
         info.max_entries = size
+        info.declared = kind.func
 
 
 def _targets(tree: ast.Program, diags: Diagnostics) -> list[tuple[ast.Probe, ProbeTarget, Location]]:

@@ -9,6 +9,7 @@ implement say "no" even when the kernel has them.
 
 from __future__ import annotations
 
+import os
 import platform
 
 from purebpf import __version__
@@ -21,8 +22,9 @@ IMPLEMENTED_PROBES = {
     "kprobe": ("attach", "kprobe"), "kretprobe": ("attach", "kprobe"),
     "software": ("attach", "perf_event_link"), "hardware": ("attach", "perf_event_link"),
     "interval": ("attach", "perf_event_link"), "profile": ("attach", "perf_event_link"),
+    "fentry": ("attach", "fentry"), "fexit": ("attach", "fentry"),
 }
-NOT_IMPLEMENTED_PROBES = ("fentry", "fexit", "kprobe_multi", "kprobe_session", "uprobe_multi", "usdt",
+NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi", "usdt",
                           "watchpoint", "iter", "tp_btf")
 HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
                 "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
@@ -31,8 +33,9 @@ HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_u
                 "send_signal", "jiffies64", "get_numa_node_id", "get_stackid", "for_each_map_elem", "loop",
                 "ktime_get_boot_ns")
 # bpftrace's names for helpers that purebpf trace calls under their kernel names
-HELPER_ALIASES = {"lookup_percpu_elem": "map_lookup_percpu_elem", "get_boot_ns": "ktime_get_boot_ns"}
-HELPERS_NOT_USED = ("override_return", "get_func_ip", "get_tai_ns", "skb_output", "d_path")
+HELPER_ALIASES = {"lookup_percpu_elem": "map_lookup_percpu_elem", "get_boot_ns": "ktime_get_boot_ns",
+                  "get_tai_ns": "ktime_get_tai_ns"}
+HELPERS_NOT_USED = ("override_return", "get_func_ip", "skb_output", "d_path")
 
 
 def _yes(ok: bool) -> str:
@@ -56,7 +59,8 @@ def info_lines() -> list[str]:
     for name in HELPERS_NOT_USED:
         lines.append(f"  {name}: no")
     lines += ["", "Kernel features", "  Instruction limit: 1000000", "  Loop support: yes",
-              "  btf: no", "  module btf: no", "  map batch: no", "  dwarf: no", "  dpath: no", "",
+              f"  btf: {_yes(os.path.exists('/sys/kernel/btf/vmlinux'))}",
+              "  module btf: no", "  map batch: no", "  dwarf: no", "  dpath: no", "",
               "Map types"]
     for name in ("hash", "percpu hash", "array", "percpu array", "stack_trace", "perf_event_array", "ringbuf"):
         feature = report.map_types.get(name.replace(" ", "_"))

@@ -87,6 +87,8 @@ def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
     if not any(c in pattern for c in "*?[") and ":" not in pattern:
         pattern = f"*{pattern}*"
     head, colon, rest = pattern.partition(":")
+    if head in ("rawtracepoint", "rt", "fentry", "fexit") and colon and ":" not in rest:
+        pattern = f"{head}:*:{rest}"  # the module part may be left out: rawtracepoint:sched_switch
     if colon and head in ("uprobe", "uretprobe", "u", "ur"):
         provider = "uprobe" if head in ("uprobe", "u") else "uretprobe"
         binary, _, func = rest.partition(":")
@@ -114,7 +116,27 @@ def _probe_arguments(name: str) -> list[str]:
             return [f"    {f.c_type} {f.name}" for f in tracepoint_fields(parts[1], parts[2])]
         except Exception:  # noqa: BLE001 - a listing goes on past one unreadable format file
             return []
+    if parts[0] in ("rawtracepoint", "fentry", "fexit"):
+        return _btf_arguments(parts[0], parts[-1])
     return []
+
+
+def _btf_arguments(provider: str, func: str) -> list[str]:
+    """A raw tracepoint's or kernel function's parameters from BTF (a raw tracepoint's first,
+    internal ``void *__data`` left out), then fexit's ``retval``."""
+    from purebpf.btf.format_c import declaration
+    from purebpf.trace.structs import kernel_btf
+
+    btf = kernel_btf()
+    ids = btf.find_ids("__bpf_trace_" + func if provider == "rawtracepoint" else func, "func") if btf else []
+    if not ids:
+        return []
+    proto = btf.resolve(btf.type_by_id(ids[0]).type)
+    params = proto.params[1:] if provider == "rawtracepoint" else proto.params
+    lines = [f"    {declaration(btf, p.type, p.name)}" for p in params]
+    if provider == "fexit" and proto.return_type:
+        lines.append(f"    {declaration(btf, proto.return_type, 'retval')}")
+    return lines
 
 
 def _program_probes(text: str) -> list[str]:

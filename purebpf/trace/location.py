@@ -21,12 +21,13 @@ class Location:
     line: int
     col: int
     end: int
+    expanded_from: Location | None = field(default=None, compare=False)  # the macro call this came from
 
     def join(self, other: Location) -> Location:
         """The span from this location to ``other`` (clipped to this line)."""
         if other.line != self.line:
             return self
-        return Location(self.line, min(self.col, other.col), max(self.end, other.end))
+        return Location(self.line, min(self.col, other.col), max(self.end, other.end), self.expanded_from)
 
 
 @dataclass(slots=True)
@@ -55,10 +56,16 @@ class Source:
         if diag.loc is None:
             return f"{diag.level}: {diag.message}"
         loc = diag.loc
-        head = f"{self.name}:{loc.line}:{loc.col}-{loc.end}: {diag.level}: {diag.message}"
-        text = self.line(loc.line)
+        parts = [self._at(loc, diag.level, diag.message)]
+        while loc.expanded_from is not None:  # the chain of macro calls, innermost first
+            loc = loc.expanded_from
+            parts.append(self._at(loc, diag.level, "expanded from"))
+        return "\n".join(parts)
+
+    def _at(self, loc: Location, level: str, message: str) -> str:
+        head = f"{self.name}:{loc.line}:{loc.col}-{loc.end}: {level}: {message}"
         marker = " " * (loc.col - 1) + "~" * (loc.end - loc.col)
-        return f"{head}\n{text}\n{marker}"
+        return f"{head}\n{self.line(loc.line)}\n{marker}"
 
 
 class Diagnostics:

@@ -13,11 +13,14 @@ Builtins may also be written as calls (``comm()``) or with the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+import re
 from typing import Any
 
 from purebpf.trace import ast
-from purebpf.trace.location import Diagnostics
+from purebpf.trace.config import Config
+from purebpf.trace.location import Diagnostics, Location
 
 MAX_DEPTH = 64
 BUILTIN_PREFIX = "__builtin_"
@@ -30,7 +33,8 @@ def _builtin_name(name: str) -> str | None:
 
 
 class Expander:
-    def __init__(self, prog: ast.Program, diags: Diagnostics) -> None:
+    def __init__(self, prog: ast.Program, diags: Diagnostics, config: Config) -> None:
+        self.config = config
         self.macros = {(m.name, len(m.params)): m for m in prog.macros}
         self.diags = diags
         self.counter = itertools.count(1)
@@ -55,12 +59,22 @@ class Expander:
             if isinstance(value, (list, ast.Expr, ast.Stmt)):
                 setattr(node, name, self.rewrite(value))
 
+    def config_record(self, loc) -> ast.Tuple:
+        """``config()``: the program's options as a record of constants."""
+        c = self.config
+        values = {"max_strlen": c.max_strlen, "print_maps_on_exit": int(c.print_maps_on_exit)}
+        return ast.Tuple(loc, [ast.Integer(loc, v) for v in values.values()], list(values))
+
     def expr(self, e: ast.Expr) -> ast.Expr:
         if isinstance(e, ast.Builtin):
+            if e.name == "config":
+                return self.config_record(e.loc)
             real = _builtin_name(e.name)
             return ast.Builtin(e.loc, real) if real else e
         if isinstance(e, ast.Identifier):
             real = _builtin_name(e.name)
+            if real == "config":
+                return self.config_record(e.loc)
             if real:
                 return ast.Builtin(e.loc, real)
             macro = self.macros.get((e.name, 0))
@@ -73,6 +87,8 @@ class Expander:
             if macro is not None:
                 return self.expand(macro, e.args, e)
             real = _builtin_name(e.func) or (e.func if e.func in ast.BUILTINS else None)
+            if real == "config" and not e.args:
+                return self.config_record(e.loc)
             if real and not e.args:
                 return ast.Builtin(e.loc, real)
         return e
@@ -102,6 +118,7 @@ class Expander:
                 exprs[param] = arg
         suffix = f"__{macro.name}_{next(self.counter)}"
         body = copy.deepcopy(macro.body)
+        _mark_expansion(body, call.loc)
         body = _Substitute(renames, exprs, suffix).expr(body)
         body.loc = call.loc
         if not body.stmts and body.value is not None:
@@ -111,6 +128,14 @@ class Expander:
             return self.expr(body)
         finally:
             self.depth -= 1
+
+
+def _mark_expansion(body: ast.Expr, call: Location) -> None:
+    """Each node of a macro body copy remembers the call it was expanded from (diagnostics show the chain)."""
+    for node in ast.walk(body):
+        loc = getattr(node, "loc", None)
+        if isinstance(loc, Location) and loc.expanded_from is None:
+            node.loc = dataclasses.replace(loc, expanded_from=call)
 
 
 class _Substitute:
@@ -127,6 +152,7 @@ class _Substitute:
         if isinstance(node, ast.Expr):
             return self.expr(node)
         if isinstance(node, ast.Stmt):
+            self.stmt_types(node)
             self.children(node)
         return node
 
@@ -138,9 +164,36 @@ class _Substitute:
             if isinstance(value, (list, ast.Expr, ast.Stmt)):
                 setattr(node, name, self.node(value))
 
+    def type_text(self, text: str) -> str | None:
+        """A type written with a parameter bound to ``typeof(T)`` (``a *``, ``typeof(a)``, ``a[2]``)
+        as that type's text; None when the parameter is bound to an expression instead."""
+        m = re.fullmatch(r"typeof\((\w+)\)(.*)|(\w+)(.*)", text.strip(), re.S)
+        word, rest = ((m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))) if m else ("", "")
+        bound = self.exprs.get(word)
+        if bound is None:
+            return text
+        if isinstance(bound, ast.TypeOf) and bound.type_name:
+            return bound.type_name + rest
+        return None
+
+    def stmt_types(self, s: ast.Stmt) -> None:
+        if isinstance(s, ast.VarDecl) and s.type_name:
+            text = self.type_text(s.type_name)
+            if text is None:  # let $y: typeof(x) with x an expression: the expression's type
+                word = s.type_name.strip()[len("typeof("):-1] if s.type_name.startswith("typeof(") else ""
+                s.type_name, s.type_expr = None, copy.deepcopy(self.exprs.get(word))
+            else:
+                s.type_name = text
+
     def expr(self, e: ast.Expr) -> ast.Expr:
         if isinstance(e, ast.Identifier) and e.name in self.exprs:
             return copy.deepcopy(self.exprs[e.name])
+        if isinstance(e, (ast.Cast, ast.Sizeof)) and e.type_name:
+            text = self.type_text(e.type_name)
+            if text is not None:
+                e.type_name = text
+            elif isinstance(e, ast.Sizeof):  # sizeof(x) with x an expression
+                e.expr, e.type_name = copy.deepcopy(self.exprs[e.type_name.strip()]), None
         if isinstance(e, ast.Variable):
             e.name = self.renames.get(e.name) or e.name + self.suffix
             return e
@@ -152,26 +205,96 @@ class _Substitute:
                 bound = self.exprs[inner]
                 return copy.deepcopy(bound)
         self.children(e)
+        if isinstance(e, ast.ArrayAccess) and isinstance(e.expr, ast.TypeOf) and e.expr.type_name and isinstance(
+                e.index, ast.Integer):  # t[2] with t bound to typeof(T): the array type T[2]
+            return ast.TypeOf(e.loc, None, f"{e.expr.type_name}[{e.index.value}]")
         return e
 
 
-def _scope_loop_variables(node: Any, counter: itertools.count) -> None:
-    """A ``for`` loop's variable exists only in its body: give it a name of its own there,
-    so two loops may use ``$kv`` for values of different types."""
-    for n in list(ast.walk(node)):
-        if isinstance(n, ast.For):
-            old, new = n.var.name, f"{n.var.name}.{next(counter)}"
-            n.var.name = new
-            for inner in ast.walk(n.body):
-                if isinstance(inner, ast.Variable) and inner.name == old:
-                    inner.name = new
+class _Scopes:
+    """Block scoping of ``$variables``, as current bpftrace has it: a variable
+    belongs to the block where it is first assigned or declared with ``let``
+    (a ``for`` variable to the loop's body) and is gone when that block ends.
+    Each distinct variable gets a name of its own (``$x``, then ``$x.2``...), so
+    later passes can keep one flat table of variables per probe."""
+
+    def __init__(self, counter: itertools.count) -> None:
+        self.counter = counter
+        self.stack: list[dict[str, str]] = [{}]
+        self.used: set[str] = set()
+
+    def fresh(self, name: str) -> str:
+        unique = name if name not in self.used else f"{name}.{next(self.counter)}"
+        self.used.add(unique)
+        self.stack[-1][name] = unique
+        return unique
+
+    def lookup(self, name: str) -> str | None:
+        for scope in reversed(self.stack):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def block(self, stmts: list[ast.Stmt], bind: ast.Variable | None = None) -> None:
+        self.stack.append({})
+        if bind is not None:
+            bind.name = self.fresh(bind.name)
+        for stmt in stmts:
+            self.stmt(stmt)
+        self.stack.pop()
+
+    def stmt(self, s: ast.Stmt) -> None:
+        if isinstance(s, ast.VarDecl):
+            self.node([s.value, s.type_expr])
+            s.var.name = self.fresh(s.var.name)
+        elif isinstance(s, ast.Assign) and isinstance(s.target, ast.Variable):
+            self.node(s.value)
+            known = self.lookup(s.target.name)
+            s.target.name = known or self.fresh(s.target.name)
+        elif isinstance(s, ast.If):
+            self.node(s.cond)
+            self.block(s.then)
+            self.block(s.orelse)
+        elif isinstance(s, (ast.While, ast.Unroll)):
+            self.node(s.cond if isinstance(s, ast.While) else s.count)
+            self.block(s.body)
+        elif isinstance(s, ast.For):
+            self.node([s.map, s.start, s.end])
+            self.block(s.body, bind=s.var)
+        else:
+            self.node([getattr(s, f) for f in s.__dataclass_fields__ if f != "loc"])
+
+    def node(self, node: Any) -> None:
+        if isinstance(node, list):
+            for n in node:
+                self.node(n)
+        elif isinstance(node, ast.Stmt):
+            self.stmt(node)
+        elif isinstance(node, ast.BlockExpr):
+            self.stack.append({})
+            for stmt in node.stmts:
+                self.stmt(stmt)
+            self.node(node.value)
+            self.stack.pop()
+        elif isinstance(node, ast.Variable):
+            # a variable no scope knows stays unknown: semantic analysis reports it
+            node.name = self.lookup(node.name) or f"{node.name}.{next(self.counter)}"
+        elif isinstance(node, ast.Expr):
+            self.node([getattr(node, f) for f in node.__dataclass_fields__ if f not in ("loc", "type")])
 
 
-def expand(prog: ast.Program, diags: Diagnostics) -> None:
-    """Rewrite ``prog``'s probes in place."""
-    expander = Expander(prog, diags)
+def variable_name(name: str) -> str:
+    """A variable's name as the program wrote it (without the suffix scoping gave it)."""
+    return name.split(".", 1)[0]
+
+
+def expand(prog: ast.Program, diags: Diagnostics, config: Config | None = None) -> None:
+    """Rewrite ``prog``'s probes in place (``config()`` reads ``config``'s values)."""
+    expander = Expander(prog, diags, config or Config())
     for probe in prog.probes:
         if probe.pred is not None:
             probe.pred = expander.expr(probe.pred)
         probe.body = expander.rewrite(probe.body)
-        _scope_loop_variables(probe.body, expander.counter)
+        scopes = _Scopes(expander.counter)
+        scopes.node(probe.pred)
+        scopes.block(probe.body)

@@ -56,6 +56,7 @@ class Parser:
         self._tok: Token | None = None
         self.in_pred = False
         self._last_had_semicolon = False
+        self.type_params: frozenset[str] = frozenset()  # a macro's parameters, which may name types
 
     # -- token plumbing -----------------------------------------------------------
 
@@ -148,7 +149,7 @@ class Parser:
             raise ParseError("syntax error, unexpected end of file, expecting }", Location(line, col, col + 1))
         lx._advance(i + 1 - lx.pos)
         lx.peek_char()
-        if text.startswith("__attribute__", lx.pos):
+        while text.startswith("__attribute__", lx.pos):
             lx._advance(len("__attribute__"))
             lx.peek_char()
             depth, i = 0, lx.pos
@@ -158,6 +159,7 @@ class Parser:
                 if depth == 0:
                     break
             lx._advance(i - lx.pos)
+            lx.peek_char()
         if lx.peek_char() == ";":
             lx._advance(1)
         return ast.CDefinition(text[start:lx.pos], Location(line, col, col + 1))
@@ -176,7 +178,11 @@ class Parser:
             if not self.is_op(")"):
                 self.expect(",")
         self.take()
-        body = self.block_expr()
+        self.type_params = frozenset(p for p in params if p[0] not in "$@")
+        try:
+            body = self.block_expr()
+        finally:
+            self.type_params = frozenset()
         return ast.Macro(name.text, params, body, tok.loc.join(name.loc))
 
     def _map_decl(self) -> ast.MapDecl:
@@ -240,7 +246,9 @@ class Parser:
 
     # -- statements ---------------------------------------------------------------
 
-    def block(self) -> list[ast.Stmt]:
+    def block(self, value_ifs: bool = False) -> list[ast.Stmt]:
+        """``{ stmt; ... }``; with ``value_ifs`` an ``if`` statement is read as an if
+        expression, so the last one can be the value of a block expression."""
         self.expect("{")
         stmts: list[ast.Stmt] = []
         semicolon = False
@@ -249,7 +257,7 @@ class Parser:
                 self.take()
                 semicolon = True
                 continue
-            stmt, compound = self.statement()
+            stmt, compound = self.statement(value_ifs)
             stmts.append(stmt)
             semicolon = False
             if compound or self.is_op("}"):
@@ -265,18 +273,21 @@ class Parser:
     def block_expr(self) -> ast.BlockExpr:
         """``{ stmts; value }``: a block whose last expression (no ';') is its value."""
         open_tok = self.tok
-        stmts = self.block()
+        stmts = self.block(value_ifs=True)
         value = None
         if stmts and isinstance(stmts[-1], ast.ExprStmt) and not self._last_had_semicolon:
             value = stmts.pop().expr
         return ast.BlockExpr(open_tok.loc, stmts, value)
 
-    def statement(self) -> tuple[ast.Stmt, bool]:
+    def statement(self, value_ifs: bool = False) -> tuple[ast.Stmt, bool]:
         """One statement and whether it was a block statement (no ';' needed)."""
         tok = self.tok
         if tok.kind == "ident":
             word = tok.text
             if word == "if":
+                if value_ifs:
+                    value = self._if_expr()
+                    return ast.ExprStmt(value.loc, value), True
                 return self._if(), True
             if word == "unroll":
                 self.take()
@@ -312,9 +323,7 @@ class Parser:
 
     def _if(self) -> ast.If:
         tok = self.take()
-        self.expect("(")
-        cond = self.expr()
-        self.expect(")")
+        cond = self.expr()  # current bpftrace: the parentheses are optional (``if $x { }``)
         then = self.block()
         orelse: list[ast.Stmt] = []
         if self.is_word("else"):
@@ -324,21 +333,29 @@ class Parser:
 
     def _for(self) -> ast.For:
         tok = self.take()
-        self.expect("(")
+        paren = self.is_op("(")  # optional in current bpftrace: ``for $kv : @m { }``
+        if paren:
+            self.take()
         if self.tok.kind != "var":
             self.fail("expecting a variable")
         var_tok = self.take()
         self.expect(":")
         var = ast.Variable(var_tok.loc, var_tok.text)
-        if self.tok.kind == "map" and self._next_char_is(")"):
+        if self.tok.kind == "map" and self._next_char_is(")" if paren else "{"):
             map_tok = self.take()
-            self.expect(")")
+            if paren:
+                self.expect(")")
             return ast.For(tok.loc, var, ast.Map(map_tok.loc, map_tok.text), self.block())
         start = self.binary(0)
         self.expect("..")
         end = self.binary(0)
-        self.expect(")")
+        if paren:
+            self.expect(")")
         return ast.For(tok.loc, var, None, self.block(), start, end)
+
+    def _param_type(self) -> bool:
+        """A macro parameter used as a type: ``sizeof(t *)``, ``(t *)expr`` (bound to ``typeof(T)``)."""
+        return self.tok.text in self.type_params and self.lx.peek_char() == "*"
 
     def _next_char_is(self, c: str) -> bool:
         """Whether the character after the current (already read) token is ``c``."""
@@ -405,7 +422,7 @@ class Parser:
     def _paren(self) -> ast.Expr:
         """``(type) expr`` cast, ``(a, b)`` tuple or ``(expr)`` grouping."""
         open_tok = self.take()
-        if self.tok.kind == "ident" and _is_type_word(self.tok.text):
+        if self.tok.kind == "ident" and (_is_type_word(self.tok.text) or self._param_type()):
             type_name = self.type_name()
             self.expect(")")
             return ast.Cast(open_tok.loc, type_name, self.unary())
@@ -520,7 +537,7 @@ class Parser:
                     keys.append(self.expr())
                 if not self.is_op("]"):
                     self.fail('expecting ] or ","')
-                self.take()
+                return ast.Map(tok.loc.join(self.take().loc), tok.text, keys)  # @m[k] is located as a whole
             return ast.Map(tok.loc, tok.text, keys)
         if tok.kind == "op" and tok.text == "{":
             return self.block_expr()
@@ -540,9 +557,7 @@ class Parser:
 
     def _if_expr(self) -> ast.IfExpr:
         tok = self.take()
-        self.expect("(")
         cond = self.expr()
-        self.expect(")")
         then = self.block_expr()
         orelse = None
         if self.is_word("else"):
@@ -557,7 +572,7 @@ class Parser:
     def _call(self, name: Token) -> ast.Expr:
         self.take()  # (
         if name.text == "sizeof":
-            if self.tok.kind == "ident" and self.tok.text in TYPE_WORDS:
+            if self.tok.kind == "ident" and (self.tok.text in TYPE_WORDS or self._param_type()):
                 type_name = self.type_name()
                 self.expect(")")
                 return ast.Sizeof(name.loc, None, type_name)

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 
 # %[flags][width][.precision][length]conversion, C style
-_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?(r[xh]|[diouxXcspr%])")
+_SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d+))?(hh|h|ll|l|z|j|t)?(r[xh]|gr|[diouxXcspr%])")
+# bits an integer conversion reads, by length modifier, as C's printf does (none: an int)
+_LENGTH_BITS = {"": 32, "hh": 8, "h": 16, "l": 64, "ll": 64, "z": 64, "j": 64, "t": 64}
 INT_CONVERSIONS = frozenset("diouxXcp")
 
 
@@ -20,6 +22,7 @@ class Conversion:
     width: str
     precision: str | None
     conv: str
+    length: str = ""
 
     def render(self, value: object) -> str:
         spec = "%" + self.flags + self.width + (f".{self.precision}" if self.precision is not None else "")
@@ -35,14 +38,17 @@ class Conversion:
             data = value if isinstance(value, bytes) else str(value).encode()
             text = "".join(f"\\x{b:02x}" for b in data) if conv == "rx" else " ".join(f"{b:02x}" for b in data)
             return (spec + "s") % text
+        if conv == "gr":
+            from purebpf.trace.gfp import gfp_text
+
+            return (spec + "s") % gfp_text(int(value) & 0xFFFFFFFF)
         if conv == "r":
             data = value if isinstance(value, bytes) else str(value).encode()
             return (spec + "s") % "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data)
-        number = int(value)
-        if conv in "uxXo" and number < 0:
-            number &= 0xFFFFFFFFFFFFFFFF
-        elif conv in "di" and number >= 1 << 63:
-            number -= 1 << 64
+        bits = _LENGTH_BITS[self.length]
+        number = int(value) & ((1 << bits) - 1)
+        if conv in "di" and number >= 1 << (bits - 1):
+            number -= 1 << bits
         return (spec + ("d" if conv in "iu" else conv)) % number
 
 
@@ -71,7 +77,7 @@ def parse_format(fmt: str) -> Format:
     for m in _SPEC.finditer(fmt):
         literal.append(fmt[pos:m.start()])
         pos = m.end()
-        flags, width, precision, _length, conv = m.groups()
+        flags, width, precision, length, conv = m.groups()
         if conv == "%":
             literal.append("%")
             continue
@@ -79,7 +85,7 @@ def parse_format(fmt: str) -> Format:
             raise FormatError("'*' widths are not supported in printf")
         pieces.append("".join(literal))
         literal = []
-        convs.append(Conversion(flags, width or "", precision, conv))
+        convs.append(Conversion(flags, width or "", precision, conv, length or ""))
     rest = fmt[pos:]
     if "%" in rest.replace("%%", ""):
         bad = rest[rest.index("%"):][:4]

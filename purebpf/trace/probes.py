@@ -23,7 +23,12 @@ PROVIDERS = {
     "software": "software", "s": "software", "hardware": "hardware", "h": "hardware",
     "kfunc": "fentry", "f": "fentry", "fentry": "fentry",
     "kretfunc": "fexit", "fr": "fexit", "fexit": "fexit",
+    "bench": "bench", "self": "self",
 }
+# probes run from user space (BPF_PROG_TEST_RUN) rather than attached
+USER_RUN = ("BEGIN", "END", "bench", "self")
+# self:signal:NAME probes: signals the tracer itself can be sent to run a probe
+SELF_SIGNALS = ("SIGUSR1", "SIGUSR2")
 TIME_UNITS_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 SOFTWARE_EVENTS = {
     "cpu-clock": 0, "cpu": 0, "task-clock": 1, "page-faults": 2, "faults": 2, "context-switches": 3,
@@ -76,6 +81,14 @@ def parse_attach_point(raw: str) -> ProbeTarget:
         if args:
             raise ProbeError(f"{provider} probes do not take arguments")
         return ProbeTarget(provider)
+    if provider == "self":  # self:signal:SIGUSR1, run from user space when the tracer gets the signal
+        if len(args) != 2 or args[0] != "signal" or args[1] not in SELF_SIGNALS:
+            raise ProbeError(f"self probes are self:signal:NAME with NAME one of {', '.join(SELF_SIGNALS)}")
+        return ProbeTarget(provider, args[0], args[1])
+    if provider == "bench":  # bench:NAME, run from user space and timed (--mode bench)
+        if len(args) != 1 or not args[0]:
+            raise ProbeError("bench probe type requires 1 argument")
+        return ProbeTarget(provider, args[0])
     if provider in ("tracepoint", "rawtracepoint"):
         if provider == "rawtracepoint" and len(args) == 1:
             return ProbeTarget(provider, "", args[0])
@@ -118,7 +131,7 @@ def parse_attach_point(raw: str) -> ProbeTarget:
 
 def _int(text: str, provider: str) -> int:
     try:
-        value = int(text.replace("_", ""), 0)
+        value = _count(text)
     except ValueError:
         raise ProbeError(f"{provider}: invalid count '{text}'") from None
     if value <= 0:
@@ -141,6 +154,15 @@ def _split_offset(func: str) -> tuple[str, int]:
         except ValueError:
             raise ProbeError(f"invalid offset '+{off}'") from None
     return func, 0
+
+
+def _count(text: str) -> int:
+    """A count as bpftrace writes it: C integers, ``1_000``, or ``1e6``."""
+    text = text.replace("_", "")
+    if "e" in text and text.split("e")[0].isdigit() and text.split("e")[1].isdigit():
+        base, exp = text.split("e")
+        return int(base) * 10 ** int(exp)
+    return int(text, 0)
 
 
 def has_wildcard(text: str) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from purebpf.trace.tseries import TSeries, text_lines
+
 BAR_WIDTH = 52
 _SUFFIXES = ("", "K", "M", "G", "T", "P", "E")
 
@@ -208,6 +210,10 @@ def map_text(name: str, entries: list[tuple[tuple, object]], *, sort: bool = Tru
         elif isinstance(value, LHist):
             out.append(head)
             out.extend(histogram_lines(value.buckets, lambda i, h=value: _lhist_label(h, i)))
+            out.append("")
+        elif isinstance(value, TSeries):
+            out.append(head)
+            out.extend(text_lines(value))
             out.append("")
         else:
             out.append(head + " " + value_text(value))

@@ -1,47 +1,55 @@
 """Running a compiled bpftrace program: create its maps, load and attach its
 probes, print what the probes send, and print the maps at exit.
 
-The life cycle mirrors bpftrace: BEGIN runs once everything is attached, a
+The life cycle mirrors bpftrace: BEGIN runs before the other probes are attached, a
 Ctrl-C, SIGTERM, ``exit()`` or the end of the ``-c`` command stops tracing,
 probes are detached, END runs, and the maps are printed.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from purebpf.asm import resolve_maps
-from purebpf.errors import BPFError, NotSupportedError
+from purebpf.errors import BPFError, NotFoundError, NotSupportedError
 from purebpf.events import RingBuffer
-from purebpf.links import Kprobe, Link, PerfEvent, RawTracepoint, Tracepoint, Uprobe
+from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint, close_all
 from purebpf.maps import Map, MapSpec
 from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import MapType, ProgType
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
-from purebpf.trace.codegen import KSTACK_MAP, RINGBUF, USTACK_MAP, Event
+from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
+from purebpf.trace.codegen.base import JOIN_ARG_SIZE
 from purebpf.trace.compiler import CompiledProbe, CompiledProgram
 from purebpf.trace.printf import parse_format
 from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
 from purebpf.trace.render import Hist, LHist, Stats, bucket_range, map_text, select, value_text
-from purebpf.trace.values import Buffer, Stack, TBool, decode, map_entries
+from purebpf.trace.tseries import json_points
+from purebpf.trace.values import Buffer, Stack, TBool, decode, map_entries, user_symbols
+
+if TYPE_CHECKING:
+    import subprocess
 
 RINGBUF_SIZE = 1 << 22
 DEFAULT_MAX_ENTRIES = 4096
 STACK_DEPTH = 127
+BENCH_BUDGET_NS = 100_000_000  # each bench probe runs this long
+USER_PID_WATCH_S = 0.5  # how often the pids behind ustack/usym map keys are looked at (mappings kept)
+BENCH_MAX_ITERS = 1_000_000
 STACK_ENTRIES = 4096
 PROG_TYPES = {
-    "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "tracepoint": ProgType.TRACEPOINT,
+    "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "bench": ProgType.RAW_TRACEPOINT,
+    "self": ProgType.RAW_TRACEPOINT,
+    "tracepoint": ProgType.TRACEPOINT,
     "rawtracepoint": ProgType.RAW_TRACEPOINT, "interval": ProgType.PERF_EVENT, "profile": ProgType.PERF_EVENT,
     "software": ProgType.PERF_EVENT, "hardware": ProgType.PERF_EVENT, "uprobe": ProgType.KPROBE,
     "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
+    "fentry": ProgType.TRACING, "fexit": ProgType.TRACING,
 }
 
 
@@ -57,6 +65,9 @@ class HeldChild:
     @classmethod
     def spawn(cls, command: str) -> HeldChild:
         # a shell waits on a pipe, then execs the command in place: same pid, nothing runs before release
+        import shlex
+        import subprocess  # imported here: ~3 ms of every start, needed only with -c and system()
+
         read_end, write_end = os.pipe()
         argv = shlex.split(command)
         script = f'read -r _ <&{read_end} || exit 1; exec {read_end}<&-; exec "$@"'
@@ -87,6 +98,8 @@ class HeldChild:
             os.close(self.gate)
             self.gate = -1
         if self.proc.poll() is None:
+            import subprocess
+
             self.proc.terminate()
             try:
                 self.proc.wait(2)
@@ -128,13 +141,21 @@ class Tracer:
     def load(self) -> None:
         """Create every map and load every probe's program (nothing attached yet)."""
         for name, info in self.program.maps.items():
-            kind = MapType.PERCPU_HASH if info.per_cpu else MapType.HASH
+            if "lru" in info.declared:  # least recently used elements make room instead of the map filling up
+                kind = MapType.LRU_PERCPU_HASH if info.per_cpu else MapType.LRU_HASH
+            else:
+                kind = MapType.PERCPU_HASH if info.per_cpu else MapType.HASH
             self.maps[name] = Map(MapSpec(kind, info.key_size, info.value_size,
                                           info.max_entries or DEFAULT_MAX_ENTRIES, name=name.lstrip("@") or "map"))
+        if any(ev.kind == "debugf" for ev in self.program.events):
+            from purebpf.sys.fs import debugfs_root
+            debugfs_root()  # where users (and bpftrace's tests) read the trace buffer debugf() writes
         if self.program.events:  # a program that sends nothing needs no 4 MiB ring mapped twice
             self.maps[RINGBUF] = Map(MapSpec(MapType.RINGBUF, 0, 0, RINGBUF_SIZE, name="ringbuf"))
         for name in self.program.stack_maps:
             self.maps[name] = Map(MapSpec(MapType.STACK_TRACE, 4, 8 * STACK_DEPTH, STACK_ENTRIES, name=name))
+        if self.program.exit_flag:
+            self.maps[EXIT_MAP] = Map(MapSpec(MapType.ARRAY, 4, 8, 1, name=EXIT_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
         for probe in self.program.probes:
             insns = resolve_maps(probe.insns, fds)
@@ -142,6 +163,10 @@ class Tracer:
             extra = {}
             if probe.funcs:
                 btf_fd, extra = _func_info(probe)
+            if probe.target.provider in ("fentry", "fexit"):  # the kernel checks the target at load time
+                from purebpf.links.tracing_spec import TARGETS, btf_target_id
+                extra.update(expected_attach_type=TARGETS[probe.target.provider].attach_type,
+                             attach_btf_id=btf_target_id(probe.target.provider, probe.target.func))
             try:
                 spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
                 self.progs[probe.index] = Program(spec, log_level=self.log_level)
@@ -153,7 +178,11 @@ class Tracer:
 
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
-        for probe in self.program.attachable:
+        probes = self.program.attachable
+        # the kernel runs the uprobe and uretprobe handlers of one address newest first: attach
+        # them in reverse so they run in program order, as every other kind of probe does
+        user = [p for p in probes if p.target.provider in ("uprobe", "uretprobe")]
+        for probe in [p for p in probes if p.target.provider not in ("uprobe", "uretprobe")] + user[::-1]:
             self.links.append(self._attach(probe, self.progs[probe.index]))
         return len(self.program.probes)  # BEGIN and END count, as bpftrace counts them
 
@@ -178,10 +207,25 @@ class Tracer:
             config = SoftwareEvent(config) if t.provider == "software" else HardwareEvent(config)
             return PerfEvent(prog, kind, config, sample_period=t.period or default)
         if t.provider in ("uprobe", "uretprobe"):
-            return Uprobe(prog, t.target, t.func, offset=t.offset, retprobe=t.provider == "uretprobe",
-                          pid=self.pid)
+            from purebpf.links import Uprobe  # imported here: it reads ELF symbols (pyelftools, ~20 ms to import)
+
+            address = int(t.func, 0) if t.func[:1].isdigit() else None  # uprobe:/bin/x:0x401000 is an address
+            try:
+                if address is not None:
+                    _check_code_address(t.target, address, self.pid)
+                return Uprobe(prog, t.target, t.func if address is None else address, offset=t.offset,
+                              retprobe=t.provider == "uretprobe", pid=self.pid)
+            except NotFoundError:
+                if address is None:
+                    raise
+                raise NotFoundError(f"Could not resolve address: {t.target}:{address:#x}") from None
         if t.provider in ("kprobe", "kretprobe"):
+            from purebpf.links import Kprobe
+
             return Kprobe(prog, t.func, offset=t.offset, retprobe=t.provider == "kretprobe")
+        if t.provider in ("fentry", "fexit"):
+            from purebpf.links.tracing import Tracing
+            return Tracing(prog)
         raise NotSupportedError(f"{t.provider} probes are not supported by purebpf trace yet")
 
     # -- events ----------------------------------------------------------------------
@@ -197,6 +241,8 @@ class Tracer:
         return args
 
     def _on_event(self, data: bytes) -> None:
+        if self.exit_requested:  # as bpftrace: once exit() ran, what is still queued is not printed
+            return
         ident = int.from_bytes(data[:8], "little")
         ev = self.program.events[ident]
         kind = ev.kind
@@ -211,6 +257,11 @@ class Tracer:
             self._emit("value", value_text(value) + "\n", value)
         elif kind == "print_map":
             self.print_map(ev.map_name, ev.top, ev.div)
+        elif kind == "join":
+            count = int.from_bytes(data[8:16], "little")
+            parts = [data[16 + i * JOIN_ARG_SIZE:16 + (i + 1) * JOIN_ARG_SIZE].split(b"\0", 1)[0]
+                     .decode(errors="replace") for i in range(count)]
+            self._emit("join", ev.fmt.join(parts) + "\n")
         elif kind == "exit":
             self.exit_requested = True
             if ev.arg_types:
@@ -234,13 +285,15 @@ class Tracer:
 
     def _system(self, command: str) -> None:
         self.out.flush()
+        import subprocess
+
         proc = subprocess.run(command, shell=True, capture_output=True, text=True)
         self._emit("syscall", proc.stdout)
 
     def _cat(self, path: str) -> None:
         try:
             with open(path, errors="replace") as f:
-                text = f.read()
+                text = f.read(_max_cat_bytes())
         except OSError as exc:
             print(f"ERROR: failed to open file '{path}' ({exc.strerror})", file=sys.stderr, flush=True)
             return
@@ -248,7 +301,7 @@ class Tracer:
 
     def _fill_stack(self, value: Stack, t) -> None:
         """Turn a stack id into its symbolised frames (bpftrace's format: ``func+off``, one per line)."""
-        from purebpf.symbols import ProcessSymbols, kernel_symbols
+        from purebpf.symbols import kernel_symbols
 
         user = t.kind == "ustack"
         stack_id = int(value) & 0xFFFFFFFF
@@ -257,7 +310,7 @@ class Tracer:
         raw = m.lookup_raw(stack_id.to_bytes(4, "little")) if m is not None and stack_id < 0x80000000 else None
         frames = []
         mode, _, limit = (t.extra or "bpftrace:127").partition(":")
-        syms = ProcessSymbols(pid) if user else kernel_symbols()
+        syms = user_symbols(pid) if user else kernel_symbols()
         if raw:
             for i in range(0, min(len(raw), 8 * int(limit or STACK_DEPTH)), 8):
                 addr = int.from_bytes(raw[i:i + 8], "little")
@@ -284,7 +337,8 @@ class Tracer:
 
     def _emit(self, kind: str, text: str, value: object = None) -> None:
         if self.json:
-            data = text if kind in ("printf", "time", "syscall", "cat") else value
+            data = text if kind in ("printf", "time", "syscall", "cat") else text.rstrip("\n") if kind == "join" \
+                else value
             self.out.write(json_text({"type": kind, "data": _jsonable(data)}) + "\n")
         else:
             self.out.write(text)
@@ -314,7 +368,7 @@ class Tracer:
     def _empty_scalar(self, name: str) -> list[tuple[tuple, object]]:
         """``print(@m)`` of a scalar map nothing wrote yet: bpftrace prints its zero value."""
         info = self.program.maps[name]
-        if info.key is not None or info.kind in ("hist", "lhist"):
+        if info.key is not None or info.kind in ("hist", "lhist", "tseries"):
             return []
         from purebpf.trace.values import combine
         return [((), combine(info, bytes(info.value_size * (self._ncpus() if info.per_cpu else 1)), self.enums))]
@@ -342,6 +396,9 @@ class Tracer:
         if info.kind in ("hist", "lhist"):
             kind = "hist"
             data = {_json_key(k): _json_hist(v) for k, v in entries}
+        elif info.kind == "tseries":
+            kind = "tseries"
+            data = {_json_key(k): json_points(v) for k, v in entries}
         elif info.kind in ("stats", "avg") and any(isinstance(v, Stats) for _, v in entries):
             kind = "stats"
             data = {_json_key(k): ({"count": v.count, "average": v.average, "total": v.total}
@@ -350,13 +407,15 @@ class Tracer:
             kind = "map"
             data = {_json_key(k): _jsonable(v) for k, v in entries}
         if info.key is None:
-            data = data.get("", [] if kind == "hist" else None)
+            data = data.get("", [] if kind in ("hist", "tseries") else None)
             if data is None:
                 return
         self.out.write(json_text({"type": kind, "data": {name: data}}) + "\n")
         self.out.flush()
 
     def print_all_maps(self) -> None:
+        if not self.program.config.print_maps_on_exit:
+            return
         if not self.json:
             self.out.write("\n\n")
         for name in sorted(self.program.maps):
@@ -364,11 +423,55 @@ class Tracer:
 
     # -- running -------------------------------------------------------------------------
 
-    def run_probe(self, provider: str) -> None:
+    def _catch_self_signals(self, received: list[str]) -> dict[int, object]:
+        """Handlers for the signals ``self:signal:NAME`` probes wait for (they run from the main
+        loop, in program order); returns the handlers they replace."""
+        old = {}
+        for name in sorted({p.target.func for p in self.program.probes if p.target.provider == "self"}):
+            signum = getattr(signal, name)
+            old[signum] = signal.signal(signum, lambda *_, name=name: received.append(name))
+        return old
+
+    def run_probe(self, provider: str, func: str | None = None, deliver: bool = True) -> None:
+        """Run the probes of a user-space provider (BEGIN, END, self) once, in program order; with
+        ``deliver``, print what each sends before the next runs (an exit() in the kernel stops later
+        probes without it: they check the exit flag)."""
         for probe in self.program.probes:
-            if probe.target.provider == provider and not self.exit_requested:
+            if probe.target.provider == provider and not self.exit_requested and func in (None, probe.target.func):
                 self.progs[probe.index].test_run(ctx=bytes(8))
-                self.poll(0)
+                if deliver:
+                    self.poll(0)
+
+    def run_benchmarks(self, budget_ns: int = BENCH_BUDGET_NS) -> None:
+        """Run each ``bench:NAME`` probe again and again for ``budget_ns`` and print its mean time per run
+        (timed around BPF_PROG_TEST_RUN, so the figure includes the system call)."""
+        results = []
+        for probe in self.program.probes:
+            if probe.target.provider != "bench" or self.exit_requested:
+                continue
+            prog, iters = self.progs[probe.index], 0
+            start = time.perf_counter_ns()
+            while True:
+                prog.test_run(ctx=bytes(8))
+                iters += 1
+                elapsed = time.perf_counter_ns() - start
+                if elapsed >= budget_ns or iters >= BENCH_MAX_ITERS:
+                    break
+            self.poll(0)
+            results.append((probe.target.target, elapsed // iters, iters))
+        if results:
+            self._emit_benchmarks(results)
+
+    def _emit_benchmarks(self, results: list[tuple[str, int, int]]) -> None:
+        if self.json:
+            for name, average, iters in results:
+                self.out.write(json_text({"type": "benchmark_result",
+                                          "data": {name: {"average": average, "iters": iters}}}) + "\n")
+        else:
+            lines = [f"{'Benchmark':<41}{'Time(ns)':<15}Iterations", "-" * 66]
+            lines += [f"{name:<41}{average:<15}{iters}" for name, average, iters in results]
+            self.out.write("\n".join(lines) + "\n\n")
+        self.out.flush()
 
     def poll(self, timeout_ms: int) -> None:
         """Deliver the events that arrive within ``timeout_ms`` (just wait, if the program sends none)."""
@@ -379,25 +482,39 @@ class Tracer:
 
     def run(self, *, command: list[str] | None = None, on_attached: Callable[[int], None] | None = None,
             child: HeldChild | None = None) -> int:
-        """Attach, run BEGIN, trace until the program ends, then END and the maps.
+        """Run BEGIN, attach, trace until the program ends, then END and the maps.
         Returns the exit code (``exit(code)``, else 0)."""
         stop = {"now": False}
         old = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        # Ctrl-C ends tracing like SIGTERM (END runs, maps print, exit status 0), as in bpftrace
+        old_int = signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+        received: list[str] = []
+        old_self = self._catch_self_signals(received)
         if command and child is None:
+            import shlex
+
             child = HeldChild.spawn(shlex.join(command))
         try:
+            self.run_probe("BEGIN", deliver=False)  # as bpftrace: before the other probes are attached
             count = self.attach()
             if on_attached is not None:
                 on_attached(count)
-            self.run_probe("BEGIN")
+            self.poll(0)  # BEGIN's output, after the "Attached" line
+            self.run_benchmarks()
             if child is not None:
                 child.release()
-            only_begin_end = not self.program.attachable and child is None
+            only_begin_end = not self.program.attachable and child is None and not old_self
+            watch, last_watch = self._user_address_keys(), time.monotonic()
             while not (stop["now"] or self.exit_requested or only_begin_end):
                 try:
                     self.poll(100)
                 except KeyboardInterrupt:
                     break
+                while received and not self.exit_requested:
+                    self.run_probe("self", received.pop(0))
+                if watch and time.monotonic() - last_watch >= USER_PID_WATCH_S:
+                    self._remember_processes(watch)
+                    last_watch = time.monotonic()
                 if child is not None and child.done():
                     self.poll(0)
                     break
@@ -405,6 +522,9 @@ class Tracer:
                     break
         finally:
             signal.signal(signal.SIGTERM, old)
+            signal.signal(signal.SIGINT, old_int)
+            for signum, handler in old_self.items():
+                signal.signal(signum, handler)
             self.detach()
         self.poll(0)
         self.exit_requested = False
@@ -414,12 +534,32 @@ class Tracer:
             child.kill()
         return self.exit_code
 
+    def _user_address_keys(self) -> list[tuple[str, int, int]]:
+        """(map, byte offset, size) of the pids stored in map keys next to user addresses (ustack, usym)."""
+        out = []
+        for name, info in self.program.maps.items():
+            if info.key is None:
+                continue
+            elems = info.key.elems if info.key.kind == "tuple" else (info.key,)
+            offsets = info.key.offsets() if info.key.kind == "tuple" else [0]
+            for t, off in zip(elems, offsets, strict=True):
+                if t.kind == "ustack":
+                    out.append((name, off + 4, 4))
+                elif t.kind == "usym":
+                    out.append((name, off + 8, 8))
+        return out
+
+    def _remember_processes(self, watch: list[tuple[str, int, int]]) -> None:
+        """Read the mappings of processes whose user addresses sit in map keys while they still run,
+        so the maps printed at the end name them even after those processes exit."""
+        for name, off, size in watch:
+            for key in self.maps[name].keys_raw():
+                pid = int.from_bytes(key[off:off + size], "little")
+                if pid:
+                    user_symbols(pid)
+
     def detach(self) -> None:
-        for link in self.links:
-            try:
-                link.close()
-            except BPFError:
-                pass
+        close_all(self.links)  # concurrently: each detach waits for the kernel's RCU grace periods
         self.links = []
 
     def close(self) -> None:
@@ -445,9 +585,49 @@ class Tracer:
         self.close()
 
 
+def _max_cat_bytes() -> int:
+    """How much of a file ``cat()`` prints: ``BPFTRACE_MAX_CAT_BYTES`` (bpftrace's knob), 10 KiB by default."""
+    try:
+        return max(int(os.environ.get("BPFTRACE_MAX_CAT_BYTES", "10240")), 0)
+    except ValueError:
+        return 10240
+
+
+def _check_code_address(binary: str, address: int, pid: int | None) -> None:
+    """An address probed in a binary must be code: inside an executable segment."""
+    from purebpf.links.symbols import resolve_binary, symbol_table
+
+    table = symbol_table(resolve_binary(binary, pid))
+    if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.memsz for seg in table.segments):
+        raise NotFoundError(f"address {address:#x} is not code in {binary}")
+
+
 def _enum_names(program: CompiledProgram) -> dict[str, dict[int, str]]:
+    """Enumerator names of every enum type the program prints: its own C definitions, then the
+    kernel's BTF (``args.reason`` of ``skb:kfree_skb`` is an ``enum skb_drop_reason``)."""
     from purebpf.trace.cdefs import parse_cdefs
-    return parse_cdefs(program.ast.c_definitions).enums
+    enums = parse_cdefs(program.ast.c_definitions).enums
+    types = [t for ev in program.events for t in ev.arg_types]
+    types += [t for info in program.maps.values() for t in (info.key, info.value) if t is not None]
+    wanted = {t.extra for t in _all_types(types) if t.kind == "int" and t.extra and t.extra not in enums}
+    if wanted:
+        try:
+            from purebpf.btf import load_kernel
+            btf = load_kernel()
+        except BPFError:
+            return enums
+        for name in wanted:
+            try:
+                enums[name] = {v.value: v.name for v in btf.enum(name).values}
+            except BPFError:
+                continue
+    return enums
+
+
+def _all_types(types):
+    for t in types:
+        yield t
+        yield from _all_types(t.elems)
 
 
 def _func_info(probe: CompiledProbe):
@@ -461,7 +641,10 @@ def _func_info(probe: CompiledProbe):
     long_ = b.add_int("long", 8, signed=True)
     records = []
     main_proto = b.add_func_proto(long_, [("ctx", long_)])
-    records.append((0, b.add_func(_prog_name(probe) or "probe", main_proto, Linkage.GLOBAL)))
+    name = _prog_name(probe)
+    if not name.isidentifier():  # BTF wants a C name: interval:ms:100's function is "100"
+        name = "probe_" + "".join(c if c.isalnum() else "_" for c in name)
+    records.append((0, b.add_func(name, main_proto, Linkage.GLOBAL)))
     for slot, name, nparams in probe.funcs:
         proto = b.add_func_proto(long_, [(f"a{i}", long_) for i in range(nparams)])
         records.append((slot, b.add_func(name, proto, Linkage.STATIC)))
@@ -482,6 +665,8 @@ def _first_online_cpu() -> int:
 
 def json_text(value: object) -> str:
     """JSON as bpftrace writes it: ``", "`` and ``": "`` in objects, bare ``,`` in arrays."""
+    import json  # only -f json needs it: imported on first use
+
     if isinstance(value, dict):
         return "{" + ", ".join(f"{json.dumps(str(k))}: {json_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):

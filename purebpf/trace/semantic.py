@@ -15,11 +15,16 @@ from purebpf.sys.tracepoint_format import TracepointField
 from purebpf.trace import ast
 from purebpf.trace.cdefs import CDefs
 from purebpf.trace.location import Diagnostics, Location
+from purebpf.trace.macros import variable_name
 from purebpf.trace.printf import INT_CONVERSIONS, FormatError, parse_format
 from purebpf.trace.probes import ProbeTarget
+from purebpf.trace.structs import MAX_STRUCT_COPY, FunctionArgs, StructTable, is_struct_pointer
 from purebpf.trace.types import BOOL, COMM, INET, INT64, NONE, STRING, UINT64, Array, Buffer, Int, Ptr, Str, TType, Tup
 
-AGGREGATIONS = ("count", "sum", "min", "max", "avg", "stats", "hist", "lhist")
+AGGREGATIONS = ("count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries")
+# maps whose values are series of buckets: not readable as one value, not iterable
+BUCKETED = ("hist", "lhist", "tseries")
+TSERIES_AGGS = ("avg", "max", "min", "sum")
 # aggregations a program can read back as an integer (summed over CPUs in the kernel)
 READABLE_AGGREGATIONS = ("count", "sum", "min", "max", "avg")
 INT_CASTS = {f"{p}int{n}": Int(n // 8, p == "") for p in ("", "u") for n in (8, 16, 32, 64)}
@@ -37,8 +42,10 @@ BUILTIN_TYPES = {
     "cpu": UINT64, "comm": COMM, "rand": UINT64, "curtask": Ptr(TType("struct", 0, extra="task_struct")),
     "cgroup": UINT64, "probe": STRING, "func": STRING, "retval": INT64, "numaid": UINT64, "jiffies": UINT64,
     "ncpus": UINT64, "cpid": UINT64, "usermode": Int(1, False), "kstack": TType("kstack"),
-    "ustack": TType("ustack"), "ctx": Ptr(TType("void", 0)),
+    "ustack": TType("ustack"), "ctx": Ptr(TType("void", 0)), "username": TType("username"), "probetype": Str(16),
 }
+# what ``probetype`` says for each provider (BEGIN and END are bpftrace's "special" probes)
+PROBE_TYPES = {"BEGIN": "special", "END": "special", "fentry": "fentry", "fexit": "fexit"}
 ARG_PROVIDERS = ("kprobe", "uprobe")
 RETVAL_PROVIDERS = ("kretprobe", "uretprobe", "fexit")
 MAX_ARGS = 6  # x86_64 argument registers
@@ -46,6 +53,10 @@ NSECS_CLOCKS = ("monotonic", "boot", "tai", "sw_tai")
 UNSAFE_FUNCTIONS = ("system", "signal", "override")
 STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
 DEFAULT_STACK_DEPTH = 127
+# operators folded in constant expressions (a tuple index such as ``$t[1 + 1]``)
+CONST_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+             "/": lambda a, b: int(a / b), "%": lambda a, b: a - b * int(a / b), "<<": lambda a, b: a << b,
+             ">>": lambda a, b: a >> b, "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b}
 
 
 @dataclass
@@ -60,6 +71,8 @@ class MapInfo:
     loc: Location | None = None
     keys_seen: bool = False
     max_entries: int = 0              # from ``let @m = hash(N)``; 0: the default
+    declared: str = ""                # the kind ``let @m = lruhash(N)`` gave it (hash, lruhash...)
+    tseries: tuple[int, int, str] = (0, 0, "")  # interval (ns), number of intervals, aggregation ("": last)
 
     @property
     def per_cpu(self) -> bool:
@@ -68,12 +81,14 @@ class MapInfo:
     @property
     def key_size(self) -> int:
         size = self.key.padded if self.key is not None else 8
-        return size + (8 if self.kind in ("hist", "lhist") else 0)
+        return size + (8 if self.kind in BUCKETED else 0)
 
     @property
     def value_size(self) -> int:
         if self.kind in ("min", "max", "avg", "stats"):
             return 16
+        if self.kind == "tseries":  # value, meta (last write time or sample count), epoch
+            return 24
         if self.kind in AGGREGATIONS:
             return 8
         return max(self.value.padded, 8)
@@ -88,6 +103,7 @@ class MapInfo:
 class ProbeScope:
     target: ProbeTarget
     fields: dict[str, TracepointField] = field(default_factory=dict)
+    typed_args: FunctionArgs | None = None  # rawtracepoint/fentry/fexit: arguments from BTF
     variables: dict[str, TType] = field(default_factory=dict)
     for_loops: int = 0
 
@@ -100,6 +116,7 @@ class Environment:
     unsafe: bool = False
     cpid: int = 0
     cdefs: CDefs = field(default_factory=CDefs)
+    structs: StructTable = field(default_factory=StructTable)
     options_read: dict[str, str] = field(default_factory=dict)  # getopt() names -> descriptions
 
 
@@ -113,9 +130,11 @@ def unify(a: TType, b: TType) -> TType | None:
     if a.kind in ("string", "buffer"):
         return TType(a.kind, max(a.size, b.size))
     if a.kind == "tuple":
-        if len(a.elems) != len(b.elems) or a.names != b.names:
+        if len(a.elems) != len(b.elems) or a.names != b.names and sorted(a.names) != sorted(b.names):
             return None
-        elems = [unify(x, y) for x, y in zip(a.elems, b.elems, strict=True)]
+        # records match by field name (a record may list its fields in another order)
+        others = [b.elems[b.names.index(n)] for n in a.names] if a.names else list(b.elems)
+        elems = [unify(x, y) for x, y in zip(a.elems, others, strict=True)]
         if any(e is None for e in elems):
             return None
         return Tup(elems, list(a.names))  # type: ignore[arg-type]
@@ -155,6 +174,28 @@ class Semantic:
     def error(self, message: str, loc: Location) -> None:
         self.diags.error(message, loc)
 
+    def stored(self, t: TType, loc: Location | None = None) -> TType:
+        """How a value is kept in a variable, map or event: integers widened to 64 bits,
+        structs with their members' layout (so user space can print them)."""
+        if t.kind == "struct":
+            if t.size > MAX_STRUCT_COPY and loc is not None:
+                self.error(f"{t} is {t.size} bytes, too large to copy onto the BPF stack: read its members "
+                           "(p->field) instead", loc)
+            return self.struct_view(t)
+        if t.kind == "tuple":
+            return Tup([self.stored(e) for e in t.elems], list(t.names))
+        return storage_type(t)
+
+    def struct_view(self, t: TType) -> TType:
+        layout = self.env.structs.layout(t.extra)
+        if layout is None or t.size > MAX_STRUCT_COPY:
+            return t  # code generation says the struct is too large to copy
+        members = [m for m in layout.members if m.name]
+        return TType("struct", t.size, False, tuple(self.struct_view(m.type) if m.type.kind == "struct" else m.type
+                                                   for m in members),
+                     tuple(m.name for m in members), t.extra, tuple(m.offset * 8 + m.bit_offset for m in members),
+                     tuple(m.bit_size for m in members))
+
     # -- maps ---------------------------------------------------------------------
 
     def map_info(self, node: ast.Map) -> MapInfo:
@@ -166,7 +207,7 @@ class Semantic:
     def key_type(self, keys: list[ast.Expr], scope: ProbeScope) -> TType | None:
         if not keys:
             return None
-        types = [storage_type(self.expr(k, scope)) for k in keys]
+        types = [self.stored(self.expr(k, scope)) for k in keys]
         for k, t in zip(keys, types, strict=True):
             if t.kind == "none":
                 self.error("Invalid map key: expression has no value", k.loc)
@@ -202,7 +243,7 @@ class Semantic:
         if vtype.kind == "none":
             self.error("Invalid expression for assignment: no value", value.loc)
             return
-        stored = storage_type(vtype)
+        stored = self.stored(vtype, value.loc)
         if info.kind == "value":
             common = unify(info.value, stored)
         elif info.kind in READABLE_AGGREGATIONS and stored.kind == "int":
@@ -221,6 +262,9 @@ class Semantic:
 
     def _aggregation(self, info: MapInfo, target: ast.Map, call: ast.Call, scope: ProbeScope) -> None:
         func = call.func
+        if func == "tseries":
+            self._tseries(info, target, call, scope)
+            return
         want = {"count": (0, 0), "sum": (1, 1), "min": (1, 1), "max": (1, 1), "avg": (1, 1), "stats": (1, 1),
                 "hist": (1, 2), "lhist": (4, 4)}[func]
         if not want[0] <= len(call.args) <= want[1]:
@@ -263,6 +307,43 @@ class Semantic:
         info.value = INT64 if func != "count" else UINT64
         call.type = NONE
 
+    def _tseries(self, info: MapInfo, target: ast.Map, call: ast.Call, scope: ProbeScope) -> None:
+        """``tseries(value, interval, num_intervals[, agg])``: the last ``num_intervals`` intervals of
+        ``interval`` ns, each keeping the last value written in it (or its avg/max/min/sum)."""
+        if not 3 <= len(call.args) <= 4:
+            self.error(f"tseries() requires 3 or 4 arguments ({len(call.args)} provided)", call.loc)
+            return
+        t = self.expr(call.args[0], scope)
+        if t.kind not in ("int", "bool", "pointer"):
+            self.error(f"tseries() only supports integer arguments ({t} provided)", call.args[0].loc)
+        interval, count = self.const_int(call.args[1]), self.const_int(call.args[2])
+        if interval is None or interval <= 0:
+            self.error("tseries() interval_ns must be a positive integer literal", call.args[1].loc)
+            return
+        if count is None or not 1 <= count <= 1_000_000:
+            self.error("tseries() num_intervals must be an integer literal from 1 to 1000000", call.args[2].loc)
+            return
+        agg = ""
+        if len(call.args) == 4:
+            arg = call.args[3]
+            if not isinstance(arg, ast.String) or arg.value not in TSERIES_AGGS:
+                self.error("tseries() aggregation must be one of: " + ", ".join(f'"{a}"' for a in TSERIES_AGGS),
+                           arg.loc)
+                return
+            agg = arg.value
+        if info.kind and info.kind != "tseries":
+            had = info.kind if info.kind in AGGREGATIONS else info.value
+            self.error(f"Type mismatch for {info.name}: trying to assign value of type 'tseries' "
+                       f"when map already contains a value of type '{had}'", target.loc)
+            return
+        if info.kind == "tseries" and info.tseries != (interval, count, agg):
+            self.error(f"Type mismatch for {info.name}: tseries() arguments differ", call.loc)
+            return
+        info.kind = "tseries"
+        info.tseries = (interval, count, agg)
+        info.value = INT64 if t.kind == "int" and t.signed else UINT64
+        call.type = NONE
+
     def const_int(self, e: ast.Expr) -> int | None:
         """The value of a compile-time integer (literals, positional parameters, negations)."""
         if isinstance(e, ast.Integer):
@@ -273,6 +354,11 @@ class Semantic:
         if isinstance(e, ast.Unop) and e.op == "-":
             inner = self.const_int(e.expr)
             return -inner if inner is not None else None
+        if isinstance(e, ast.Binop) and e.op in CONST_OPS:
+            left, right = self.const_int(e.left), self.const_int(e.right)
+            if left is None or right is None or (e.op in ("/", "%") and right == 0):
+                return None
+            return CONST_OPS[e.op](left, right)
         return None
 
     def param_value(self, index: int) -> int | str:
@@ -294,8 +380,10 @@ class Semantic:
         self.stmts(probe.body, scope)
 
     def stmts(self, stmts: list[ast.Stmt], scope: ProbeScope) -> None:
-        for stmt in stmts:
+        for i, stmt in enumerate(stmts):
             self.stmt(stmt, scope)
+            if i + 1 < len(stmts) and _ends_flow(stmt):
+                self.diags.warning("Unreachable statement", stmts[i + 1].loc)
 
     def stmt(self, stmt: ast.Stmt, scope: ProbeScope) -> None:
         if isinstance(stmt, ast.ExprStmt):
@@ -318,7 +406,8 @@ class Semantic:
                 self.error("unroll maximum value is 100", stmt.count.loc)
             elif count < 1:
                 self.error("unroll minimum value is 1", stmt.count.loc)
-            stmt.count = ast.Integer(stmt.count.loc, count or 1)
+            elif not isinstance(stmt.count, ast.Integer):
+                stmt.count = ast.Integer(stmt.count.loc, count)  # a positional parameter, resolved
             self.stmts(stmt.body, scope)
         elif isinstance(stmt, ast.While):
             self.expr(stmt.cond, scope)
@@ -341,7 +430,7 @@ class Semantic:
             if info.key is None:
                 self.error("Maps used as for-loop expressions must have keys to iterate over", stmt.map.loc)
                 return
-            if info.kind in ("hist", "lhist", "stats"):
+            if info.kind in (*BUCKETED, "stats"):
                 self.error(f"Loop expression does not support type: {info.kind}", stmt.map.loc)
                 return
             vtype = Tup([info.key, info.value])
@@ -358,10 +447,12 @@ class Semantic:
         declared = None
         if stmt.type_name:
             declared = self.resolve_type(stmt.type_name, stmt.loc)
+        elif stmt.type_expr is not None:
+            declared = self.stored(self.expr(stmt.type_expr, scope))
         if stmt.value is not None:
             self.assign(ast.Assign(stmt.loc, stmt.var, stmt.value), scope, declared=declared)
         elif declared is not None:
-            self._set_var(stmt.var, storage_type(declared), scope, stmt.loc)
+            self._set_var(stmt.var, self.stored(declared), scope, stmt.loc)
         else:
             scope.variables.setdefault(stmt.var.name, NONE)
 
@@ -378,7 +469,7 @@ class Semantic:
                 self.error("Value of type none cannot be assigned to a variable", value.loc)
                 return
             if declared is not None and declared.kind != vtype.kind:
-                self.error(f"Type mismatch for {target.name}: trying to assign value of type '{vtype}' "
+                self.error(f"Type mismatch for {variable_name(target.name)}: trying to assign value of type '{vtype}' "
                            f"when variable already has a type '{declared}'", stmt.loc)
                 return
             self._set_var(target, declared or vtype, scope, stmt.loc)
@@ -388,12 +479,12 @@ class Semantic:
             self.error("Only maps and variables can be assigned to", target.loc)
 
     def _set_var(self, target: ast.Variable, vtype: TType, scope: ProbeScope, loc: Location) -> None:
-        stored = storage_type(vtype)
+        stored = self.stored(vtype, loc)
         old = scope.variables.get(target.name)
         if old is not None and old.kind != "none":
             common = unify(old, stored)
             if common is None:
-                self.error(f"Type mismatch for {target.name}: trying to assign value of type '{vtype}' "
+                self.error(f"Type mismatch for {variable_name(target.name)}: trying to assign value of type '{vtype}' "
                            f"when variable already contains a value of type '{old}'", loc)
                 return
             stored = common
@@ -402,6 +493,8 @@ class Semantic:
 
     def resolve_type(self, name: str, loc: Location) -> TType | None:
         name = name.strip()
+        if name.startswith("typeof(") and name.endswith(")") and name.count("(") == 1:
+            name = name[len("typeof("):-1]  # typeof(T) of a type is T
         if name.endswith("]"):
             base, _, count = name[:-1].rpartition("[")
             elem = self.resolve_type(base, loc)
@@ -421,7 +514,13 @@ class Semantic:
         if name.startswith("enum ") and name[5:] in self.env.cdefs.enums:
             return TType("int", 8, False, extra=name[5:])
         if name.startswith(("struct ", "union ")):
-            return TType("struct", 0, extra=name.split(None, 1)[1])
+            found = self.env.structs.find(name.split(None, 1)[1])
+            if found is None:
+                self.error(f"Cannot resolve unknown type \"{name}\"", loc)
+            return found
+        named = self.env.structs.named_type(name)
+        if named is not None:
+            return named
         self.error(f"Cannot resolve unknown type \"{name}\"", loc)
         return None
 
@@ -449,7 +548,7 @@ class Semantic:
         if isinstance(e, ast.Variable):
             t = scope.variables.get(e.name)
             if t is None:
-                self.error(f"Undefined or undeclared variable: {e.name}", e.loc)
+                self.error(f"Undefined or undeclared variable: {variable_name(e.name)}", e.loc)
                 return INT64
             if t.kind == "none":  # declared with let, read before any assignment: an integer 0
                 scope.variables[e.name] = INT64
@@ -467,7 +566,7 @@ class Semantic:
             right = self.expr(e.right, scope)
             if left.kind == "none" and right.kind == "none":
                 return NONE
-            common = unify(storage_type(left), storage_type(right))
+            common = unify(self.stored(left), self.stored(right))
             if common is None:
                 self.error(f"Ternary operator must return the same type: have '{left}' and '{right}'", e.loc)
                 return left
@@ -480,7 +579,7 @@ class Semantic:
             other = self.expr(e.orelse, scope)
             if then.kind == "none" or other.kind == "none":
                 return NONE
-            common = unify(storage_type(then), storage_type(other))
+            common = unify(self.stored(then), self.stored(other))
             if common is None:
                 self.error(f"if expression branches must have the same type: have '{then}' and '{other}'", e.loc)
                 return then
@@ -495,7 +594,7 @@ class Semantic:
                     self.error("Invalid tuple element: expression has no value", x.loc)
             if e.names and len(set(e.names)) != len(e.names):
                 self.error("Record has duplicate field names", e.loc)
-            return Tup([storage_type(t) for t in elems], e.names)
+            return Tup([self.stored(t) for t in elems], e.names)
         if isinstance(e, ast.FieldAccess):
             return self._field(e, scope)
         if isinstance(e, ast.ArrayAccess):
@@ -504,12 +603,22 @@ class Semantic:
             return self._cast(e, scope)
         if isinstance(e, ast.Sizeof):
             return self._sizeof(e, scope)
+        if isinstance(e, ast.Offsetof):
+            return self._offsetof(e)
         if isinstance(e, ast.Call):
             return self._call(e, scope, statement)
         self.error(f"{type(e).__name__} expressions are not supported", e.loc)
         return INT64
 
     def _identifier(self, e: ast.Identifier) -> TType:
+        t = self._known_identifier(e)
+        if t is None:
+            self.error(f"Unknown identifier: '{e.name}'", e.loc)
+            return INT64
+        return t
+
+    def _known_identifier(self, e: ast.Identifier) -> TType | None:
+        """true/false, the program's enumerators and #defines, then the kernel's enumerators (BTF)."""
         if e.name in ("true", "false"):
             return BOOL
         enum = self.env.cdefs.enum_values.get(e.name)
@@ -522,8 +631,11 @@ class Semantic:
                 return INT64
             except ValueError:
                 pass
-        self.error(f"Unknown identifier: '{e.name}'", e.loc)
-        return INT64
+        value = self.env.structs.enumerator(e.name)
+        if value is not None:
+            e.value = value
+            return INT64
+        return None
 
     def _map_read(self, e: ast.Map, scope: ProbeScope) -> TType:
         self._map_keys(e, scope)
@@ -531,7 +643,7 @@ class Semantic:
         if not info.kind:
             self.error(f"Undefined map: {e.name}", e.loc)
             return INT64
-        if info.kind in ("hist", "lhist", "stats"):
+        if info.kind in (*BUCKETED, "stats"):
             return NONE
         return info.value
 
@@ -579,13 +691,13 @@ class Semantic:
             return INT64
         if e.op == "&":
             t = self.expr(e.expr, scope)
-            if isinstance(e.expr, ast.Variable) and t.kind == "int":
+            if isinstance(e.expr, ast.Variable) and t.kind != "none":
                 return Ptr(t)
             self.error(f"The & operator can not be used on expressions of type '{t}'", e.loc)
             return INT64
         t = self.expr(e.expr, scope)
         if e.op == "*":
-            if t.kind == "pointer" and t.elems and t.elems[0].kind in ("int", "bool"):
+            if t.kind == "pointer" and t.elems and (t.elems[0].is_scalar or t.elems[0].is_aggregate):
                 return t.elems[0]
             self.error(f"The * operator can not be used on expressions of type '{t}'", e.loc)
             return INT64
@@ -610,12 +722,14 @@ class Semantic:
             self.error("The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'kfunc' probes",
                        e.loc)
         if name == "args":
-            if provider != "tracepoint":
+            if provider != "tracepoint" and scope.typed_args is None:
                 self.error(f"The args builtin is not supported by purebpf trace for {provider} probes yet "
                            "(tracepoints only)", e.loc)
             return TType("args")
         if name == "func" and provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit"):
             self.error("The func builtin can not be used with '" + provider + "' probes", e.loc)
+        if name == "curtask":
+            return Ptr(self.env.structs.find("task_struct") or TType("struct", 0, extra="task_struct"))
         t = BUILTIN_TYPES.get(name)
         if t is None:
             self.error(f"The {name} builtin is not supported by purebpf trace", e.loc)
@@ -629,6 +743,8 @@ class Semantic:
         if isinstance(base, ast.Builtin) and base.name == "args":
             self.expr(base, scope)
             e.expr = base
+            if scope.typed_args is not None:
+                return self._typed_arg(e, scope.typed_args)
             f = scope.fields.get(e.field)
             if f is None:
                 self.error(f"Can't find field {e.field} in args of {scope.target.name} "
@@ -641,12 +757,18 @@ class Semantic:
                 return Array(Int(size, signed), f.array_len)
             if f.is_pointer:
                 inner = f.c_type.replace("const", "").replace("*", "").strip()
+                if inner.startswith(("struct ", "union ")) and f.c_type.count("*") == 1:
+                    found = self.env.structs.find(inner.split(None, 1)[1])
+                    if found is not None:  # a typed pointer: its members can be read
+                        return Ptr(found)
                 if inner.endswith("*") or "char" in inner and f.c_type.count("*") > 1:
                     return Ptr(Ptr(Int(1, True)))
                 return Ptr(Int(1, True) if "char" in inner else TType("void", 0))
             size, signed = f.int_type
+            if f.c_type.startswith("enum "):  # prints as the enumerator's name (from the kernel's BTF)
+                return TType("int", min(size, 8), signed, extra=f.c_type.split()[1])
             return Int(min(size, 8), signed)
-        t = self.expr(base, scope)
+        t = self.expr(e.expr, scope)
         if t.kind == "tuple":
             if e.field.isdigit() and not t.names:
                 i = int(e.field)
@@ -659,12 +781,31 @@ class Semantic:
             if t.names:
                 self.error(f"Record does not contain a field named '{e.field}'", e.loc)
                 return INT64
-        if t.kind == "pointer" and t.elems and t.elems[0].kind == "struct" or t.kind == "struct":
-            self.error(f"Struct member access ({t}.{e.field}) needs BTF, which purebpf trace does not "
-                       "read for programs yet", e.loc)
-            return INT64
+        if is_struct_pointer(t) or t.kind == "struct":
+            return self._member(e, t.elems[0] if t.kind == "pointer" else t)
         self.error(f"Can not access field '{e.field}' on expression of type '{t}'", e.loc)
         return INT64
+
+    def _typed_arg(self, e: ast.FieldAccess, typed: FunctionArgs) -> TType:
+        found = typed.args.get(e.field)
+        if found is None:
+            self.error(f"Can't find function parameter {e.field} (parameters: {', '.join(typed.args) or 'none'})",
+                       e.loc)
+            return INT64
+        e.ctx_offset = found[0]
+        return found[1]
+
+    def _member(self, e: ast.FieldAccess, struct: TType) -> TType:
+        """``p->f``, ``p.f`` (a pointer is followed) and ``s.f``: the member's type, its place on the node."""
+        member = self.env.structs.member(struct, e.field)
+        if member is None:
+            known = self.env.structs.layout(struct.extra) is not None
+            self.error(f"Struct/union of type '{struct}' does not contain a field named '{e.field}'" if known
+                       else f"Unknown struct/union: '{struct}' (not defined by the program nor in kernel BTF)",
+                       e.loc)
+            return INT64
+        e.member = member
+        return member.type
 
     def _index(self, e: ast.ArrayAccess, scope: ProbeScope) -> TType:
         t = self.expr(e.expr, scope)
@@ -675,13 +816,14 @@ class Semantic:
             return Int(1, True)
         if t.kind == "array":
             return t.elems[0]
-        if t.kind == "pointer" and t.elems and t.elems[0].kind in ("int", "pointer", "bool"):
+        if t.kind == "pointer" and t.elems and t.elems[0].kind in ("int", "pointer", "bool", "struct"):
             return t.elems[0]
         if t.kind == "tuple" and not t.names:
             index = self.const_int(e.index)
             if index is None or not 0 <= index < len(t.elems):
                 self.error("Tuple index must be an integer literal in range", e.index.loc)
                 return INT64
+            e.index = ast.Integer(e.index.loc, index)
             return t.elems[index]
         self.error(f"The array index operator [] can not be used on expressions of type '{t}'", e.loc)
         return INT64
@@ -703,21 +845,41 @@ class Semantic:
                 self.error(f"Cannot cast from \"{inner}\" to \"{target}\"", e.loc)
             return target
         if target.kind == "struct":
-            self.error(f"Casts to {target.extra} need BTF or C struct layouts, which purebpf trace does not "
-                       "read yet", e.loc)
+            self.error(f"Cannot cast to \"{e.type_name}\": cast to a pointer (\"{e.type_name} *\") and read "
+                       "its members", e.loc)
             return INT64
         if inner.kind not in ("int", "bool", "pointer"):
             self.error(f"Cannot cast from \"{inner}\" to \"{e.type_name}\"", e.loc)
         return target
 
     def _sizeof(self, e: ast.Sizeof, scope: ProbeScope) -> TType:
+        if isinstance(e.expr, ast.TypeOf) and e.expr.type_name:  # a macro argument typeof(T)
+            e.type_name, e.expr = e.expr.type_name, None
+        if isinstance(e.expr, ast.Identifier) and self._known_identifier(e.expr) is None \
+                and self.env.structs.named_type(e.expr.name) is not None:  # sizeof(uint64_t): a BTF type name
+            e.type_name, e.expr = e.expr.name, None
         if e.type_name is not None:
             t = self.resolve_type(e.type_name, e.loc)
         else:
             t = self.expr(e.expr, scope)
-        if t is not None and t.kind == "struct":
-            self.error(f"sizeof({t.extra}) needs BTF, which purebpf trace does not read for programs yet", e.loc)
-        e.size = 0 if t is None else t.size if t.kind in ("int", "bool", "string", "array") else t.padded
+        e.size = 0 if t is None else t.size if t.kind in ("int", "bool", "string", "array", "struct") else t.padded
+        return UINT64
+
+    def _offsetof(self, e: ast.Offsetof) -> TType:
+        t = self.resolve_type(e.type_name, e.loc)
+        e.size = 0
+        for name in e.fields:
+            if t is None:
+                return UINT64
+            if t.kind != "struct":
+                self.error(f"offsetof() needs a struct or union, not '{t}'", e.loc)
+                return UINT64
+            member = self.env.structs.member(t, name)
+            if member is None:
+                self.error(f"Struct/union of type '{t}' does not contain a field named '{name}'", e.loc)
+                return UINT64
+            e.size += member.offset
+            t = member.type
         return UINT64
 
     # -- calls --------------------------------------------------------------------------
@@ -759,6 +921,13 @@ class Semantic:
         return NONE
 
     call_errorf = call_warnf = call_printf
+
+    def call_debugf(self, e, scope, statement):
+        """``debugf()`` writes to the kernel's trace buffer (bpf_trace_printk), which takes 12 values at most."""
+        self._format_call(e, scope)
+        if len(e.args) > 13:
+            self.error(f"debugf: too many arguments ({len(e.args) - 1} supplied, 12 at most)", e.loc)
+        return NONE
 
     def call_system(self, e, scope, statement):
         self._format_call(e, scope)
@@ -918,9 +1087,6 @@ class Semantic:
             clock = arg.name if isinstance(arg, (ast.Identifier, ast.Builtin)) else ""
             if clock not in NSECS_CLOCKS:
                 self.error(f"Invalid timestamp mode: {clock} (one of {', '.join(NSECS_CLOCKS)})", arg.loc)
-            elif clock in ("tai", "sw_tai"):
-                self.error(f"nsecs({clock}) needs bpf_ktime_get_tai_ns, which purebpf trace does not use",
-                           arg.loc)
         return UINT64
 
     def call_buf(self, e, scope, statement):
@@ -951,7 +1117,37 @@ class Semantic:
     def call_usym(self, e, scope, statement):
         if self._nargs(e, 1) and self.expr(e.args[0], scope).kind not in ("int", "pointer"):
             self.error("usym() expects an integer", e.args[0].loc)
-        return TType("usym")
+        return TType("usym", 16)
+
+    def call_cgroup_path(self, e, scope, statement):
+        if self._nargs(e, 1, 2) and self.expr(e.args[0], scope).kind not in ("int", "bool"):
+            self.error("cgroup_path() expects an integer cgroup id", e.args[0].loc)
+        if len(e.args) == 2 and not isinstance(e.args[1], ast.String):
+            self.error("cgroup_path() filter must be a string literal", e.args[1].loc)
+            return TType("cgroup_path")
+        return TType("cgroup_path", extra=e.args[1].value if len(e.args) == 2 else "")
+
+    def call_percpu_kaddr(self, e, scope, statement):
+        """``percpu_kaddr("runqueues"[, cpu])``: a per-CPU kernel variable's address on a CPU (this one
+        by default), typed by BTF."""
+        if not self._nargs(e, 1, 2):
+            return UINT64
+        if not isinstance(e.args[0], ast.String):
+            self.error("percpu_kaddr() expects a string literal as its first argument", e.args[0].loc)
+            return UINT64
+        if len(e.args) == 2 and self.expr(e.args[1], scope).kind != "int":
+            self.error("percpu_kaddr(): the CPU must be an integer", e.args[1].loc)
+        found = self.env.structs.variable(e.args[0].value)
+        if found is None:
+            self.error(f"percpu_kaddr(): kernel BTF has no variable named '{e.args[0].value}'", e.args[0].loc)
+            return UINT64
+        from purebpf.symbols.kernel import kernel_symbol_listed
+
+        if not kernel_symbol_listed(e.args[0].value):  # the kernel locates the variable through kallsyms
+            self.error(f"percpu_kaddr(): '{e.args[0].value}' is not in /proc/kallsyms (a kernel built without "
+                       "CONFIG_KALLSYMS_ALL lists no variables there), so the kernel cannot locate it", e.loc)
+        e.btf_id, vtype = found
+        return Ptr(vtype)
 
     def call_kaddr(self, e, scope, statement):
         if self._nargs(e, 1):
@@ -987,6 +1183,38 @@ class Semantic:
         if self._nargs(e, 0, 1) and e.args and not isinstance(e.args[0], ast.String):
             self.error("time() expects a string literal", e.args[0].loc)
         return NONE
+
+    def call_join(self, e, scope, statement):
+        if not self._nargs(e, 1, 2):
+            return NONE
+        t = self.expr(e.args[0], scope)
+        if t.kind not in ("int", "pointer"):
+            self.error(f"join() expects a pointer to an array of strings ({t} provided)", e.args[0].loc)
+        if len(e.args) == 2 and not isinstance(e.args[1], ast.String):
+            self.error("join() delimiter must be a string literal", e.args[1].loc)
+        return NONE
+
+    def call_write_user(self, e, scope, statement):
+        """``write_user(dst, src, len)``: bpf_probe_write_user, which can corrupt the traced process."""
+        if not self.env.unsafe:
+            self.error("write_user() is unsafe. To use you need the --unsafe flag", e.loc)
+        if not self._nargs(e, 3):
+            return NONE
+        dst, src = self.expr(e.args[0], scope), self.expr(e.args[1], scope)
+        if dst.kind not in ("int", "pointer"):
+            self.error(f"write_user() destination must be an address ({dst} provided)", e.args[0].loc)
+        if src.kind not in ("string", "buffer", "array", "tuple", "int", "struct"):
+            self.error(f"write_user() cannot write a value of type {src}", e.args[1].loc)
+        n = self.const_int(e.args[2])
+        if n is None or not 0 < n <= max(src.padded, src.size):
+            self.error(f"write_user() length must be an integer literal from 1 to the size of the source "
+                       f"({max(src.padded, src.size)})", e.args[2].loc)
+        return NONE
+
+    def call_signal_name(self, e, scope, statement):
+        if self._nargs(e, 1) and self.expr(e.args[0], scope).kind not in ("int", "bool"):
+            self.error("signal_name() expects an integer", e.args[0].loc)
+        return TType("signal_name")
 
     def call_strerror(self, e, scope, statement):
         if self._nargs(e, 1) and self.expr(e.args[0], scope).kind != "int":
@@ -1069,7 +1297,7 @@ class Semantic:
                     return UINT64
             except ValueError:
                 self.error(f"program command line option --{e.args[0].value} invalid integer (value: {given})",
-                           e.loc)
+                           None)  # about the command line, not a place in the program
         if isinstance(default, ast.Identifier) and default.name in ("true", "false"):
             return BOOL
         if self.const_int(default) is None:
@@ -1103,6 +1331,12 @@ class Semantic:
                            e.loc)
         for a in e.args[len(fmt.conversions) + 1:]:
             self.expr(a, scope)
+
+
+def _ends_flow(stmt: ast.Stmt) -> bool:
+    """``return``, ``break``, ``continue`` and ``exit()``: nothing after them in a block runs."""
+    return isinstance(stmt, ast.Jump) or (isinstance(stmt, ast.ExprStmt) and isinstance(stmt.expr, ast.Call)
+                                          and stmt.expr.func == "exit")
 
 
 def _key_text(t: TType) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # kinds held in a register (8 bytes in maps and events); user space decides how they print
-SCALAR_KINDS = frozenset({"int", "bool", "pointer", "ksym", "usym", "kstack", "ustack", "strerror", "timestamp",
-                          "cgroup_path"})
+SCALAR_KINDS = frozenset({"int", "bool", "pointer", "ksym", "kstack", "ustack", "strerror", "timestamp",
+                          "cgroup_path", "username", "signal_name"})
 # kinds held as bytes in memory
-AGGREGATE_KINDS = frozenset({"string", "tuple", "array", "buffer", "inet", "record", "struct"})
+# (usym: the address and the pid whose mappings name it, 16 bytes)
+AGGREGATE_KINDS = frozenset({"string", "tuple", "array", "buffer", "inet", "record", "struct", "usym"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class TType:
     elems: tuple[TType, ...] = ()
     names: tuple[str, ...] = ()
     extra: str = ""  # enum name, struct name, strftime format, stack mode...
+    # a struct value's members (names, elems) sit at these bit offsets; a bitfield has a width
+    offs: tuple[int, ...] = ()
+    widths: tuple[int, ...] = ()
 
     @property
     def is_int(self) -> bool:
@@ -89,6 +93,8 @@ class TType:
             return "usym_t"
         if self.kind in ("kstack", "ustack"):
             return f"{self.kind}_t"
+        if self.kind == "struct":
+            return "struct " + (self.extra if not self.extra.startswith("#") else "(anonymous)")
         if self.kind == "timestamp":
             return "timestamp"
         return self.kind

@@ -8,8 +8,6 @@ still sees the number and ``printf("%s")``/``print()`` the text.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import time
 
@@ -57,18 +55,88 @@ class KSym(int):
 
 
 class USym(int):
-    pid: int | None = None
+    """A user address with the pid whose mappings name it."""
+    pid: int = 0
+
+    def __new__(cls, value: int, pid: int = 0) -> USym:
+        obj = super().__new__(cls, value)
+        obj.pid = pid
+        return obj
 
     def __str__(self) -> str:
-        from purebpf.symbols import ProcessSymbols
-
         if self.pid:
-            name = ProcessSymbols(self.pid).lookup(int(self))
+            name = user_symbols(self.pid).lookup(int(self))
             if name is not None:
                 return name
         return f"0x{int(self):x}"
 
     __repr__ = __str__
+
+
+class CgroupPath(int):
+    """A cgroup id printed as its path in every mounted cgroup hierarchy: ``unified:/a/b;cpu:/a``."""
+    pattern: str = ""
+
+    def __new__(cls, value: int, pattern: str = "") -> CgroupPath:
+        obj = super().__new__(cls, value)
+        obj.pattern = pattern
+        return obj
+
+    def __str__(self) -> str:
+        from purebpf.trace.cgroups import cgroup_paths
+
+        return ";".join(f"{name}:{path}" for name, path in cgroup_paths(int(self), self.pattern))
+
+    __repr__ = __str__
+
+
+class UserName(int):
+    """A uid printed as the user's name (``/etc/passwd``), or the number when it has none."""
+
+    def __str__(self) -> str:
+        import pwd
+
+        try:
+            return pwd.getpwuid(int(self)).pw_name
+        except KeyError:
+            return str(int(self))
+
+    __repr__ = __str__
+
+
+class SignalName(int):
+    """A signal number printed as its description (``Interrupt``), as strsignal(3) words it."""
+
+    def __str__(self) -> str:
+        import signal
+
+        n = int(self)
+        if not 0 <= n < signal.NSIG:
+            return "N/A"
+        if signal.SIGRTMIN <= n <= signal.SIGRTMAX:
+            return f"Real-time signal {n - signal.SIGRTMIN}"
+        try:
+            return signal.strsignal(n) or f"Unknown signal {n}"
+        except ValueError:  # 0: no signal
+            return f"Unknown signal {n}"
+
+    __repr__ = __str__
+
+
+_PROCESS_SYMBOLS: dict = {}
+
+
+def user_symbols(pid: int):
+    """The symbols of process ``pid``, kept from the last time it was seen alive: stacks and usym() values
+    printed after the process exited (maps at the end of tracing) are still named."""
+    from purebpf.symbols import ProcessSymbols
+
+    cached = _PROCESS_SYMBOLS.get(pid)
+    if cached is None or not cached.maps:
+        fresh = ProcessSymbols(pid)
+        if cached is None or fresh.maps:
+            _PROCESS_SYMBOLS[pid] = cached = fresh
+    return cached
 
 
 class StrError(int):
@@ -128,6 +196,8 @@ def format_time(fmt: str, mono_ns: int) -> str:
     """bpftrace's strftime: ``nsecs`` (monotonic) to local wall-clock time; ``%f`` is microseconds."""
     wall = mono_ns + _MONO_TO_REAL
     secs, ns = divmod(wall, 1_000_000_000)
+    import datetime  # imported on first use: not on the start-up path
+
     moment = datetime.datetime.fromtimestamp(secs)
     out, i = [], 0
     while i < len(fmt):
@@ -151,6 +221,18 @@ def _int(t: TType, data: bytes) -> int:
     return int.from_bytes(data[:size], "little", signed=t.signed)
 
 
+def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object:
+    """A struct member, packed as C lays it out (not padded to 8 bytes like tuple elements)."""
+    start = bit_offset // 8
+    if width:
+        raw = int.from_bytes(data[start:start + 8].ljust(8, b"\0"), "little") >> (bit_offset % 8)
+        value = raw & ((1 << width) - 1)
+        return value - (1 << width) if t.signed and value >> (width - 1) else value
+    if t.kind == "int":
+        return _int(t, data[start:start + t.size])
+    return decode(t, data[start:start + t.size].ljust(t.padded, b"\0"), enums)
+
+
 def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None) -> object:
     kind = t.kind
     if kind == "int":
@@ -169,6 +251,9 @@ def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None
         if t.names:
             return Record(zip(t.names, values, strict=True))
         return tuple(values)
+    if kind == "struct":
+        return Record((name, _member(e, data, off, width, enums))
+                      for name, e, off, width in zip(t.names, t.elems, t.offs, t.widths, strict=True))
     if kind == "array":
         elem = t.elems[0]
         size = max(elem.size, 1)
@@ -180,13 +265,21 @@ def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None
         family = int.from_bytes(data[:8], "little")
         raw = data[8:8 + (16 if family == 10 else 4)]
         try:
+            import ipaddress  # imported on first use: ~1 ms, not on the start-up path
+
             return Inet(str(ipaddress.ip_address(raw)))
         except ValueError:
             return Inet("")
     if kind == "ksym":
         return KSym(int.from_bytes(data[:8], "little"))
     if kind == "usym":
-        return USym(int.from_bytes(data[:8], "little"))
+        return USym(int.from_bytes(data[:8], "little"), int.from_bytes(data[8:16], "little"))
+    if kind == "cgroup_path":
+        return CgroupPath(int.from_bytes(data[:8], "little"), t.extra)
+    if kind == "username":
+        return UserName(int.from_bytes(data[:8], "little"))
+    if kind == "signal_name":
+        return SignalName(int.from_bytes(data[:8], "little", signed=True))
     if kind == "strerror":
         return StrError(int.from_bytes(data[:8], "little", signed=True))
     if kind == "timestamp":
@@ -246,6 +339,11 @@ def map_entries(info: MapInfo, items: list[tuple[bytes, bytes]],
                 enums: dict[str, dict[int, str]] | None = None) -> list[tuple[tuple, object]]:
     """All entries of a map from its raw (key, value) pairs; histogram buckets
     (the last 8 bytes of the key) are gathered under their user key."""
+    if info.kind == "tseries":
+        from purebpf.trace.tseries import collect
+
+        return [(decode_key(info, k, enums), ts)
+                for k, ts in collect(items, info.key_size, info.tseries, info.value.signed)]
     if info.kind not in ("hist", "lhist"):
         return [(decode_key(info, k, enums), combine(info, v, enums)) for k, v in items]
     groups: dict[tuple, list[int]] = {}

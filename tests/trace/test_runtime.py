@@ -16,13 +16,6 @@ HERE = Path(__file__).parent
 needs_bpftrace = pytest.mark.skipif(not shutil.which("bpftrace"), reason="bpftrace (the oracle) is not installed")
 
 
-@pytest.fixture(scope="module")
-def workload(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("work") / "pbtwork"
-    subprocess.run(["gcc", "-O1", "-o", str(out), str(HERE / "workload.c")], check=True)
-    return str(out)
-
-
 def ours(program: str, command: str | None = None, *extra: str) -> subprocess.CompletedProcess:
     args = [sys.executable, "-m", "purebpf", "trace", *extra, "-e", program]
     if command:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from purebpf.asm import Instruction
 from purebpf.trace import ast
 from purebpf.trace.codegen.base import (
+    EXIT_MAP,
     KSTACK_MAP,
     RINGBUF,
     USTACK_MAP,
@@ -52,5 +53,5 @@ def compile_probe(ctx: ProgramContext, scope: ProbeScope, probe: ast.Probe,
     return insns, [FuncInfo(f.label, f.nparams) for f in gen.subprogs]
 
 
-__all__ = ["BOOL", "KSTACK_MAP", "RINGBUF", "USTACK_MAP", "CodegenError", "Event", "FuncInfo", "ProbeCodegen",
-           "ProgramContext", "compile_probe", "parse_param"]
+__all__ = ["BOOL", "EXIT_MAP", "KSTACK_MAP", "RINGBUF", "USTACK_MAP", "CodegenError", "Event", "FuncInfo",
+           "ProbeCodegen", "ProgramContext", "compile_probe", "parse_param"]

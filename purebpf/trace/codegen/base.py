@@ -7,7 +7,26 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from purebpf.asm import FP, R0, R1, R9, AluOp, Instruction, JmpOp, add, ja, jmp, ld_imm64, ldx, mov, st, stx
+from purebpf.asm import (
+    FP,
+    R0,
+    R1,
+    R2,
+    R9,
+    AluOp,
+    Instruction,
+    JmpOp,
+    add,
+    call,
+    ja,
+    jmp,
+    ld_imm64,
+    ld_map_fd,
+    ldx,
+    mov,
+    st,
+    stx,
+)
 from purebpf.trace import ast
 from purebpf.trace.location import Location
 from purebpf.trace.semantic import MapInfo, ProbeScope
@@ -16,11 +35,14 @@ from purebpf.trace.types import TType
 STACK_LIMIT = 512
 RINGBUF = "ringbuf"
 KSTACK_MAP = "stack_k"
+EXIT_MAP = "exited"  # one u64: set by exit(), so no probe runs between exit() and user space seeing it
 USTACK_MAP = "stack_u"
 # struct pt_regs offsets on x86_64: di, si, dx, cx, r8, r9 carry arguments, ax the return value
 ARG_REGS = (112, 104, 96, 88, 72, 64)
 RET_REG = 80
 BPF_ANY = 0
+JOIN_ARGS = 16          # join(): how many strings it reads at most
+JOIN_ARG_SIZE = 1024    # ... and how many bytes of each
 BPF_F_USER_STACK = 1 << 8
 
 CMP_OPS = {"==": (JmpOp.JEQ, JmpOp.JEQ), "!=": (JmpOp.JNE, JmpOp.JNE), "<": (JmpOp.JLT, JmpOp.JSLT),
@@ -58,6 +80,8 @@ class ProgramContext:
     named: dict[str, str] = field(default_factory=dict)
     enum_values: dict[str, tuple[int, str]] = field(default_factory=dict)
     defines: dict[str, str] = field(default_factory=dict)
+    helper_checks: bool = False  # -k: warn when a helper fails (a map read that finds nothing)
+    exit_flag: bool = False      # the program calls exit(): probes check EXIT_MAP first
 
     def event(self, ev: Event) -> int:
         self.events.append(ev)
@@ -104,7 +128,7 @@ def pointee_size(t: TType) -> int:
     inner = t.elems[0]
     if inner.kind == "pointer":
         return 8
-    return max(inner.size, 1) if inner.kind in ("int", "bool") else 1
+    return max(inner.size, 1) if inner.kind in ("int", "bool", "struct") else 1
 
 
 def has_callbacks(probe: ast.Probe) -> bool:
@@ -181,6 +205,11 @@ class CodegenBase:
             self.emit(mov(reg, value))
         else:
             self.emit(ld_imm64(reg, value & 0xFFFFFFFFFFFFFFFF))
+
+    def exit_flag_value(self) -> None:
+        """R0 = &exited[0] (an array lookup: never NULL for key 0, but the verifier wants the test)."""
+        key = self.alloc(8)
+        self.emit(st(8, FP, key, 0), ld_map_fd(R1, EXIT_MAP), mov(R2, FP), add(R2, key), call("map_lookup_elem"))
 
     def bool_from_jump(self, op: JmpOp, a, b) -> None:
         """R0 = 1 if ``a op b`` else 0."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from purebpf.asm import (
     FP,
     R0,
@@ -9,6 +11,7 @@ from purebpf.asm import (
     R2,
     R3,
     R4,
+    R5,
     R7,
     R8,
     AluOp,
@@ -20,6 +23,7 @@ from purebpf.asm import (
     exit_,
     ja,
     jmp,
+    ld_btf_id,
     ld_func,
     ld_imm64,
     ld_map_fd,
@@ -29,8 +33,15 @@ from purebpf.asm import (
     stx,
 )
 from purebpf.trace import ast
-from purebpf.trace.codegen.base import RINGBUF, CodegenBase, CodegenError, Event, Frame
+from purebpf.trace.codegen.base import JOIN_ARG_SIZE, JOIN_ARGS, RINGBUF, CodegenBase, CodegenError, Event, Frame
 from purebpf.trace.types import INT64
+
+_LENGTHLESS_INT = re.compile(r"%([-+ #0]*\d*(?:\.\d+)?)([diuxX])")
+
+
+def trace_printk_format(fmt: str) -> str:
+    """The kernel's printk reads ``%d`` as a 32-bit int; every value here is 64-bit, so say ``%lld``."""
+    return _LENGTHLESS_INT.sub(lambda m: f"%{m.group(1)}ll{m.group(2)}", fmt.replace("%%", "\0")).replace("\0", "%%")
 
 
 class CallsMixin(CodegenBase):
@@ -57,6 +68,10 @@ class CallsMixin(CodegenBase):
             self.send(Event("print", arg_types=[arg.type]), [arg])
 
     def c_exit(self, e: ast.Call) -> None:
+        self.exit_flag_value()
+        is_null = self.label()
+        self.emit(jmp(JmpOp.JEQ, R0, 0, is_null), st(8, R0, 0, 1))
+        self.place(is_null)
         self.send(Event("exit", arg_types=[INT64] if e.args else []), e.args)
         self.leave_probe()
 
@@ -191,7 +206,15 @@ class CallsMixin(CodegenBase):
 
     def c_nsecs(self, e: ast.Call) -> None:
         clock = e.args[0].name if e.args else "monotonic"
-        self.emit(call("ktime_get_boot_ns" if clock == "boot" else "ktime_get_ns"))
+        if clock == "sw_tai":  # TAI from boot time plus the TAI - boot offset read now (bpftrace's sw_tai)
+            import time
+
+            self.emit(call("ktime_get_boot_ns"))
+            self.load_imm(R1, time.clock_gettime_ns(time.CLOCK_TAI) - time.clock_gettime_ns(time.CLOCK_BOOTTIME))
+            self.emit(alu(AluOp.ADD, R0, R1))
+            return
+        helper = {"boot": "ktime_get_boot_ns", "tai": "ktime_get_tai_ns"}.get(clock, "ktime_get_ns")
+        self.emit(call(helper))
 
     def c_buf(self, e: ast.Call) -> int:
         arg = e.args[0]
@@ -221,7 +244,26 @@ class CallsMixin(CodegenBase):
     def c_ksym(self, e: ast.Call) -> None:
         self.expr(e.args[0])
 
-    c_usym = c_ksym
+    c_cgroup_path = c_ksym
+
+    def c_usym(self, e: ast.Call) -> int:
+        """(address, pid): user space names the address from that process's mappings, as bpftrace does."""
+        out = self.alloc(16)
+        self.expr(e.args[0])
+        self.emit(stx(8, FP, out, R0), call("get_current_pid_tgid"), alu(AluOp.RSH, R0, 32),
+                  stx(8, FP, out + 8, R0))
+        return out
+
+    def c_percpu_kaddr(self, e: ast.Call) -> None:
+        if len(e.args) == 1:
+            self.emit(ld_btf_id(R1, e.btf_id), call("this_cpu_ptr"))
+            return
+        self.expr(e.args[1])
+        self.emit(mov(R2, R0), ld_btf_id(R1, e.btf_id), call("per_cpu_ptr"))
+        checked = self.label()  # NULL for a CPU that does not exist; the verifier wants the test before any use
+        self.emit(jmp(JmpOp.JNE, R0, 0, checked), mov(R0, 0))
+        self.place(checked)
+        self.emit(ja(0))
 
     def c_kaddr(self, e: ast.Call) -> None:
         from purebpf.symbols import kernel_symbols
@@ -242,6 +284,8 @@ class CallsMixin(CodegenBase):
 
     def c_strerror(self, e: ast.Call) -> None:
         self.expr(e.args[0])
+
+    c_signal_name = c_strerror
 
     def c_kstack(self, e: ast.Call) -> None:
         self.stack_id("kstack", e.type)
@@ -302,6 +346,67 @@ class CallsMixin(CodegenBase):
                                                           else -default.expr.value)
         self.load_imm(R0, value)
         return None
+
+    def c_write_user(self, e: ast.Call) -> None:
+        dst, src = self.alloc(8), self.alloc(8)
+        self.expr(e.args[0])
+        self.emit(stx(8, FP, dst, R0))
+        where = self.expr(e.args[1])
+        if where is None:  # an integer: written from its stack copy
+            self.emit(stx(8, FP, src, R0))
+            where = src
+        self.fp_ptr(R2, where)
+        self.emit(ldx(8, R1, FP, dst), mov(R3, e.args[2].value), call("probe_write_user"))
+
+    def c_debugf(self, e: ast.Call) -> None:
+        """bpf_trace_printk (up to 3 values) or bpf_trace_vprintk (more): integers go as 64-bit values,
+        strings as pointers to their stack copy."""
+        self.ctx.event(Event("debugf"))  # no record is sent: tells the runtime the trace buffer is written
+        fmt = trace_printk_format(e.args[0].value).encode() + b"\0"
+        values = self.alloc(8 * max(len(e.args) - 1, 1))
+        for i, arg in enumerate(e.args[1:]):
+            where = self.expr(arg)
+            if where is None:
+                self.emit(stx(8, FP, values + 8 * i, R0))
+            else:
+                self.fp_ptr(R1, where)
+                self.emit(stx(8, FP, values + 8 * i, R1))
+        where = self.string_const(fmt, len(fmt))
+        self.fp_ptr(R1, where)
+        self.emit(mov(R2, len(fmt)))
+        nargs = len(e.args) - 1
+        if nargs <= 3:
+            for i, reg in zip(range(nargs), (R3, R4, R5), strict=False):
+                self.emit(ldx(8, reg, FP, values + 8 * i))
+            self.emit(call("trace_printk"))
+        else:
+            self.fp_ptr(R3, values)
+            self.emit(mov(R4, 8 * nargs), call("trace_vprintk"))
+
+    def c_join(self, e: ast.Call) -> None:
+        """join(argv[, delim]): the record (id, count, then JOIN_ARGS slots of JOIN_ARG_SIZE bytes) is too
+        big for the stack, so it is built in place in the ring buffer (reserve, fill, submit)."""
+        delim = e.args[1].value if len(e.args) > 1 else " "
+        ident = self.ctx.event(Event("join", delim))
+        argv, ptr = self.alloc(8), self.alloc(8)
+        self.expr(e.args[0])
+        self.emit(stx(8, FP, argv, R0))
+        size = 16 + JOIN_ARGS * JOIN_ARG_SIZE
+        done, submit = self.label(), self.label()
+        self.emit(ld_map_fd(R1, RINGBUF), mov(R2, size), mov(R3, 0), call("ringbuf_reserve"),
+                  jmp(JmpOp.JEQ, R0, 0, done), mov(R8, R0))
+        self.load_imm(R1, ident)
+        self.emit(stx(8, R8, 0, R1), st(8, R8, 8, 0))
+        for i in range(JOIN_ARGS):
+            self.fp_ptr(R1, ptr)
+            self.emit(mov(R2, 8), ldx(8, R3, FP, argv), add(R3, 8 * i), call("probe_read"),
+                      jmp(JmpOp.JNE, R0, 0, submit), ldx(8, R3, FP, ptr), jmp(JmpOp.JEQ, R3, 0, submit),
+                      mov(R1, R8), add(R1, 16 + i * JOIN_ARG_SIZE), mov(R2, JOIN_ARG_SIZE), call("probe_read_str"),
+                      st(8, R8, 8, i + 1))
+        self.place(submit)
+        self.emit(mov(R1, R8), mov(R2, 0), call("ringbuf_submit"))
+        self.place(done)
+        self.emit(ja(0))
 
     def send(self, ev: Event, args: list[ast.Expr]) -> None:
         """Emit an event record (u64 id, then each argument padded to 8 bytes)."""

@@ -38,10 +38,12 @@ from purebpf.trace.codegen.base import (
     USTACK_MAP,
     CodegenBase,
     CodegenError,
+    Event,
     parse_param,
     pointee_size,
 )
 from purebpf.trace.semantic import MapInfo
+from purebpf.trace.structs import MAX_STRUCT_COPY
 from purebpf.trace.types import TType
 
 
@@ -65,8 +67,10 @@ class ExpressionsMixin(CodegenBase):
         enum = self.ctx.enum_values.get(e.name)
         if enum is not None:
             self.load_imm(R0, enum[0])
-            return
-        self.load_imm(R0, int(self.ctx.defines[e.name], 0))
+        elif e.name in self.ctx.defines:
+            self.load_imm(R0, int(self.ctx.defines[e.name], 0))
+        else:  # a kernel enumerator
+            self.load_imm(R0, e.value)
 
     def string_const(self, text: bytes, size: int) -> int:
         off = self.alloc(size)
@@ -87,9 +91,9 @@ class ExpressionsMixin(CodegenBase):
         if name in ("pid", "tid"):
             self.emit(call("get_current_pid_tgid"))
             self.emit(alu(AluOp.RSH, R0, 32) if name == "pid" else mov(R0, R0, bits=32))
-        elif name in ("uid", "gid"):
+        elif name in ("uid", "gid", "username"):  # username: the uid, named in user space
             self.emit(call("get_current_uid_gid"))
-            self.emit(mov(R0, R0, bits=32) if name == "uid" else alu(AluOp.RSH, R0, 32))
+            self.emit(alu(AluOp.RSH, R0, 32) if name == "gid" else mov(R0, R0, bits=32))
         elif name == "nsecs":
             self.emit(call("ktime_get_ns"))
         elif name == "elapsed":
@@ -123,11 +127,19 @@ class ExpressionsMixin(CodegenBase):
             self.fp_ptr(R1, off)
             self.emit(mov(R2, 16), call("get_current_comm"))
             return off
+        elif name == "probetype":
+            from purebpf.trace.semantic import PROBE_TYPES
+            provider = self.scope.target.provider
+            return self.string_const(PROBE_TYPES.get(provider, provider).encode(), e.type.size)
         elif name in ("probe", "func"):
             text = self.scope.target.name if name == "probe" else self.scope.target.func
             return self.string_const(text.encode(), e.type.size)
         elif name.startswith("arg"):
             self.emit(ldx(8, R0, R6, ARG_REGS[int(name[3:])]))
+        elif name == "retval" and self.scope.typed_args is not None and self.scope.typed_args.retval:
+            offset, t = self.scope.typed_args.retval
+            self.emit(ldx(8, R0, R6, offset))
+            self.narrow(t)
         elif name == "retval":
             self.emit(ldx(8, R0, R6, RET_REG))
         else:
@@ -177,6 +189,14 @@ class ExpressionsMixin(CodegenBase):
             self.percpu_read(e.name, info, key)
             return None
         self.map_lookup(e.name, key)
+        if self.ctx.helper_checks:  # -k: say so when a read finds no element
+            found = self.label()
+            self.emit(jmp(JmpOp.JNE, R0, 0, found))
+            self.send(Event("warnf", "Can't lookup map element because it does not exist.\n"
+                                     "Additional Info - helper: map_lookup_elem, retcode: 0", loc=e.loc), [])
+            self.emit(mov(R0, 0))
+            self.place(found)
+            self.emit(ja(0))
         if info.value.is_aggregate:
             out = self.alloc(info.value.padded)
             self.zero(out, info.value.padded)
@@ -270,10 +290,30 @@ class ExpressionsMixin(CodegenBase):
         if e.op == ">>" and lt.signed:
             self.emit(alu(AluOp.ARSH, R0, R1))
             return
+        done = None
+        if e.op in ("/", "%") and not (isinstance(e.right, ast.Integer) and e.right.value):
+            done = self.divide_by_zero_guard(e)
         if e.op in ("/", "%") and lt.signed and rt.signed:
             self.signed_divide(e.op)
-            return
-        self.emit(alu(ALU_OPS[e.op], R0, R1))
+        else:
+            self.emit(alu(ALU_OPS[e.op], R0, R1))
+        if done is not None:
+            self.place(done)
+            self.emit(ja(0))
+
+    def divide_by_zero_guard(self, e: ast.Binop) -> str:
+        """With R1 the divisor: when it is 0, warn (as bpftrace does, at run time) and make the
+        result 1, jumping to the label returned; otherwise fall through to the division."""
+        ok, done = self.label(), self.label()
+        left = self.spill()
+        right = self.alloc(8)
+        self.emit(stx(8, FP, right, R1), jmp(JmpOp.JNE, R1, 0, ok))
+        self.send(Event("warnf", "Divide or modulo by 0 detected. This can lead to unexpected results. "
+                                 "1 is being used as the result.", loc=e.loc), [])
+        self.emit(mov(R0, 1), ja(done))
+        self.place(ok)
+        self.emit(ldx(8, R0, FP, left), ldx(8, R1, FP, right))
+        return done
 
     def signed_divide(self, op: str) -> None:
         """C semantics (truncate toward zero) with unsigned BPF division: divide magnitudes, fix signs."""
@@ -353,6 +393,8 @@ class ExpressionsMixin(CodegenBase):
             self.emit(alu(AluOp.XOR, R0, -1))
         elif e.op == "-":
             self.emit(neg(R0))
+        elif e.op == "*" and e.type.is_aggregate:  # structs, and tuples or strings behind &$x
+            return self.read_memory(e.type, loc=e.loc)
         elif e.op == "*":
             self.deref(e.type)
         else:
@@ -360,12 +402,11 @@ class ExpressionsMixin(CodegenBase):
         return None
 
     def address_of(self, e: ast.Unop) -> None:
-        var = e.expr
-        if self.f.callback or not isinstance(var, ast.Variable):
+        """``&$x``: the variable's slot in the probe's frame (a stack pointer: root may keep it,
+        print it or read through it with ``*``, which uses probe_read like any pointer)."""
+        if self.f.callback:  # the verifier refuses pointers to the probe's frame stored from a callback
             raise CodegenError("& of a variable is not supported inside for loops", e.loc)
-        # BPF cannot expose stack addresses as integers: the variable's value is read back by '*'
-        raise CodegenError("taking the address of a variable is not supported by purebpf trace "
-                           "(BPF programs cannot expose stack addresses)", e.loc)
+        self.emit(mov(R0, self.f.vbase), add(R0, self.vars[e.expr.name]))
 
     def deref(self, t: TType) -> None:
         """R0 = *(type *)R0, read with probe_read (the pointer may be anywhere)."""
@@ -438,7 +479,17 @@ class ExpressionsMixin(CodegenBase):
         return out
 
     def e_FieldAccess(self, e: ast.FieldAccess) -> int | None:  # noqa: N802
+        member = getattr(e, "member", None)
+        if member is not None:
+            self.struct_address(e.expr)
+            if member.offset:
+                self.emit(add(R0, member.offset))
+            return self.read_memory(e.type, member.bit_offset, member.bit_size, e.loc)
         base = e.expr.expr if isinstance(e.expr, ast.Unop) and e.expr.op == "*" else e.expr
+        if isinstance(base, ast.Builtin) and base.name == "args" and hasattr(e, "ctx_offset"):
+            self.emit(ldx(8, R0, R6, e.ctx_offset))  # typed arguments: one u64 slot each
+            self.narrow(e.type)
+            return None
         if isinstance(base, ast.Builtin) and base.name == "args":
             f = self.scope.fields[e.field]
             if e.type.kind == "string":
@@ -464,6 +515,67 @@ class ExpressionsMixin(CodegenBase):
         self.emit(ldx(8, R0, FP, off))
         return None
 
+    def narrow(self, t: TType) -> None:
+        """R0 holds a u64 slot: keep only the low bytes of a narrower integer, sign-extended if signed."""
+        if t.kind == "int" and t.size < 8:
+            bits = 64 - t.size * 8
+            self.emit(alu(AluOp.LSH, R0, bits), alu(AluOp.ARSH if t.signed else AluOp.RSH, R0, bits))
+
+    def struct_address(self, e: ast.Expr) -> None:
+        """R0 = the address of struct value ``e`` (or of what pointer ``e`` points to), without copying it:
+        ``a->b.c.d`` reads only ``d``, however large ``a`` is."""
+        if e.type.kind == "pointer":
+            self.expr(e)
+        elif isinstance(e, ast.Unop) and e.op == "*":
+            self.expr(e.expr)
+        elif isinstance(e, ast.FieldAccess) and getattr(e, "member", None) is not None:
+            self.struct_address(e.expr)
+            if e.member.offset:
+                self.emit(add(R0, e.member.offset))
+        elif isinstance(e, ast.ArrayAccess) and e.expr.type.kind == "pointer":
+            self.element_address(e)
+        else:  # a struct copied to the stack (a variable, a map value)
+            where = self.expr(e)
+            self.fp_ptr(R0, where)
+
+    def read_memory(self, t: TType, bit_offset: int = 0, bit_size: int = 0, loc=None) -> int | None:
+        """Read a ``t`` at address R0: scalars into R0, anything else onto the stack.  Kernel types are
+        not always in kernel memory (a syscall's ``struct timespec *`` points into the caller); the
+        tracer targets x86_64, where ``probe_read`` picks user or kernel memory by the address."""
+        if not t.is_aggregate:
+            size = t.size if t.size in (1, 2, 4, 8) else 8
+            tmp = self.alloc(8)
+            self.emit(st(8, FP, tmp, 0), mov(R3, R0))
+            self.fp_ptr(R1, tmp)
+            self.emit(mov(R2, size), call("probe_read"), ldx(size, R0, FP, tmp))
+            bits = size * 8
+            if bit_size:
+                if bit_offset:
+                    self.emit(alu(AluOp.RSH, R0, bit_offset))
+                bits = bit_size
+            if bits < 64 and (t.signed and t.kind == "int"):
+                self.emit(alu(AluOp.LSH, R0, 64 - bits), alu(AluOp.ARSH, R0, 64 - bits))
+            elif bit_size and bit_size < 64:
+                self.emit(alu(AluOp.LSH, R0, 64 - bits), alu(AluOp.RSH, R0, 64 - bits))
+            return None
+        if t.size > MAX_STRUCT_COPY:
+            raise CodegenError(f"{t} is {t.size} bytes, too large to copy onto the BPF stack: "
+                               "read its members (p->field) instead", loc)
+        out = self.alloc(t.padded)
+        self.zero(out, t.padded)
+        self.emit(mov(R3, R0))
+        self.fp_ptr(R1, out)
+        self.emit(mov(R2, t.size), call("probe_read"))
+        return out
+
+    def element_address(self, e: ast.ArrayAccess) -> None:
+        """R0 = &ptr[index]."""
+        self.expr(e.expr)
+        base = self.spill()
+        self.expr(e.index)
+        size = e.type.size if e.type.kind != "pointer" else 8
+        self.emit(alu(AluOp.MUL, R0, size), ldx(8, R1, FP, base), alu(AluOp.ADD, R0, R1))
+
     def e_ArrayAccess(self, e: ast.ArrayAccess) -> int | None:  # noqa: N802
         t = e.expr.type
         if t.kind == "tuple":
@@ -475,11 +587,9 @@ class ExpressionsMixin(CodegenBase):
             self.emit(ldx(8, R0, FP, off))
             return None
         if t.kind == "pointer":
-            self.expr(e.expr)
-            base = self.spill()
-            self.expr(e.index)
-            size = e.type.size if e.type.kind != "pointer" else 8
-            self.emit(alu(AluOp.MUL, R0, size), ldx(8, R1, FP, base), alu(AluOp.ADD, R0, R1))
+            self.element_address(e)
+            if e.type.kind == "struct":
+                return self.read_memory(e.type, loc=e.loc)
             self.deref(e.type if e.type.kind != "pointer" else TType("int", 8, False))
             return None
         # strings and arrays on the stack: a bounds-checked variable-offset read
@@ -534,4 +644,7 @@ class ExpressionsMixin(CodegenBase):
         return None
 
     def e_Sizeof(self, e: ast.Sizeof) -> None:  # noqa: N802
+        self.load_imm(R0, e.size)
+
+    def e_Offsetof(self, e: ast.Offsetof) -> None:  # noqa: N802
         self.load_imm(R0, e.size)

@@ -36,6 +36,12 @@ class StatementsMixin(CodegenBase):
 
     def build(self, probe: ast.Probe) -> list[Instruction]:
         self.emit(mov(R6, R1))
+        if self.ctx.exit_flag and self.scope.target.provider != "END":  # END runs after exit() by design
+            self.exit_flag_value()
+            running = self.label()
+            self.emit(jmp(JmpOp.JEQ, R0, 0, running), ldx(8, R0, R0, 0), jmp(JmpOp.JNE, R0, 0, "exit"))
+            self.place(running)
+            self.f.sp = 0  # the key's slot is free again
         for name, vtype in self.scope.variables.items():
             if vtype.kind == "none":
                 continue
