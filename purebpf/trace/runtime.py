@@ -375,7 +375,7 @@ class Tracer:
 
     @staticmethod
     def _ncpus() -> int:
-        from purebpf.trace.semantic import _possible_cpus
+        from purebpf.sys.cpus import possible_cpus as _possible_cpus
         return _possible_cpus()
 
     def print_map(self, name: str, top: int = 0, div: int = 0, *, at_exit: bool = False) -> None:
