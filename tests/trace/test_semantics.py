@@ -19,6 +19,8 @@ from purebpf.trace.compiler import compile_program
 from purebpf.trace.location import ProgramError
 from purebpf.trace.runtime import Tracer
 
+from .test_language import error
+
 
 def run(program: str, **kw) -> tuple[str, int, str]:
     """Output, exit code and the compile-time warnings of ``program``."""
@@ -31,12 +33,6 @@ def run(program: str, **kw) -> tuple[str, int, str]:
 
 def lines(program: str, **kw) -> list[str]:
     return [line for line in run(program, **kw)[0].splitlines() if line]
-
-
-def error(program: str) -> str:
-    with pytest.raises(ProgramError) as exc:
-        compile_program(program)
-    return str(exc.value)
 
 
 def cli(program: str, *extra: str) -> subprocess.CompletedProcess:
