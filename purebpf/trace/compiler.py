@@ -33,6 +33,8 @@ class CompiledProbe:
     insns: list[Instruction]
     index: int  # position among the program's probes, for naming
     funcs: list[tuple[int, str, int]] = field(default_factory=list)  # callbacks: (slot, name, parameters)
+    btf_typed: bool = False  # a raw tracepoint vmlinux BTF describes: loaded as tp_btf
+    needs_btf: bool = False  # calls helpers that take BTF-typed pointers: raw_tp would not do
 
 
 @dataclass
@@ -155,8 +157,10 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
         if result is not None:
             insns, funcs = result
             slots = label_slots(insns)
+            typed = scope.typed_args is not None and scope.target.target in ("", "vmlinux")
             compiled.append(CompiledProbe(scope.target, assemble(insns), index,
-                                          [(slots[f.label], f.label, f.nparams) for f in funcs]))
+                                          [(slots[f.label], f.label, f.nparams) for f in funcs],
+                                          btf_typed=typed, needs_btf=scope.btf_helpers))
     diags.raise_if_errors()
     rendered = diags.render() if diags.items and warnings else ""
     return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, rendered,

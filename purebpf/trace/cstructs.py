@@ -41,6 +41,7 @@ class _Parser:
         self.i = 0
         self.table = table
         self.defined: list[str] = []
+        self.outer = ""  # the top-level struct being defined
 
     def peek(self, k: int = 0) -> str:
         return self.toks[self.i + k] if self.i + k < len(self.toks) else ""
@@ -114,10 +115,15 @@ class _Parser:
         self.expect("{")
         key = name or f"#c{len(self.table.defined)}"  # anonymous: unique across all the program's definitions
         members: list[tuple[str, TType, int]] = []  # name, type, bitfield width
-        while self.peek() != "}":
-            if not self.peek():
-                raise CDefinitionError(f"missing '}}' in the definition of struct {name}")
-            members.extend(self.member_declaration())
+        outer = self.outer
+        self.outer = outer or name
+        try:
+            while self.peek() != "}":
+                if not self.peek():
+                    raise CDefinitionError(f"missing '}}' in the definition of struct {name}")
+                members.extend(self.member_declaration())
+        finally:
+            self.outer = outer
         self.take()
         packed, aligned = self.skip_attributes()
         layout = self.layout(key, members, union, packed, aligned)
@@ -125,6 +131,11 @@ class _Parser:
         self.table.defined.add(key)
         self.defined.append(key)
         return struct_type(key, layout.size)
+
+    def _redefines_kernel_type(self) -> bool:
+        """As in bpftrace, a program's own definition of a type kernel BTF has (``struct task_struct
+        {...}``) stands alone: the kernel's types are not pulled in to complete its members."""
+        return bool(self.outer) and self.outer not in self.table.defined and self.table.find(self.outer) is not None
 
     def member_declaration(self) -> list[tuple[str, TType, int]]:
         start = self.i
@@ -171,7 +182,7 @@ class _Parser:
             found = self.table.find(name)
             if found is None and self.peek() == "*":  # a pointer to a struct defined later (or this one)
                 return struct_type(name, 0)
-            if found is None:
+            if found is None or (name not in self.table.defined and self._redefines_kernel_type()):
                 raise CDefinitionError(f"field has incomplete type '{tok} {name}'")
             return found
         if tok == "enum":

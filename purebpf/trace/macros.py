@@ -62,8 +62,12 @@ class Expander:
     def config_record(self, loc) -> ast.Tuple:
         """``config()``: the program's options as a record of constants."""
         c = self.config
-        values = {"max_strlen": c.max_strlen, "print_maps_on_exit": int(c.print_maps_on_exit)}
-        return ast.Tuple(loc, [ast.Integer(loc, v) for v in values.values()], list(values))
+        values = {"max_strlen": c.max_strlen, "print_maps_on_exit": int(c.print_maps_on_exit),
+                  "missing_probes": c.missing_probes, "license": c.license,
+                  # options bpftrace has that purebpf trace does not change: their fixed values here
+                  "stack_mode": "bpftrace", "cpp_demangle": 1, "lazy_symbolication": 0, "show_debug_info": 1}
+        return ast.Tuple(loc, [ast.String(loc, v) if isinstance(v, str) else ast.Integer(loc, v)
+                               for v in values.values()], list(values))
 
     def expr(self, e: ast.Expr) -> ast.Expr:
         if isinstance(e, ast.Builtin):
@@ -91,6 +95,9 @@ class Expander:
                 return self.config_record(e.loc)
             if real and not e.args:
                 return ast.Builtin(e.loc, real)
+            if e.func == "ppid" and len(e.args) == 1:  # bpftrace's standard library macro: a task's parent's pid
+                parent = ast.FieldAccess(e.loc, ast.Unop(e.loc, "*", e.args[0]), "real_parent")
+                return ast.FieldAccess(e.loc, ast.Unop(e.loc, "*", parent), "tgid")
         return e
 
     # -- macro expansion ----------------------------------------------------------------

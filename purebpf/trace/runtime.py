@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from purebpf.asm import resolve_maps
-from purebpf.errors import BPFError, NotFoundError, NotSupportedError
+from purebpf.errors import BPFError, NotFoundError, NotSupportedError, VerifierError
 from purebpf.events import RingBuffer
 from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint, close_all
 from purebpf.maps import Map, MapSpec
@@ -24,7 +25,7 @@ from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import MapType, ProgType
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
-from purebpf.trace.codegen.base import JOIN_ARG_SIZE
+from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE
 from purebpf.trace.compiler import CompiledProbe, CompiledProgram
 from purebpf.trace.printf import parse_format
 from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
@@ -130,6 +131,9 @@ class Tracer:
         self.progs: dict[int, Program] = {}
         self.links: list[Link] = []
         self.ring: RingBuffer | None = None
+        self.packets = None  # skboutput(): a PerfBuffer over SKB_MAP
+        self.pcaps: dict = {}  # path -> PcapWriter
+        self.pcap_by_event: dict = {}  # skboutput event id -> PcapWriter
         self.exit_requested = False
         self.exit_code = 0
         self.enums = _enum_names(program)
@@ -156,6 +160,9 @@ class Tracer:
             self.maps[name] = Map(MapSpec(MapType.STACK_TRACE, 4, 8 * STACK_DEPTH, STACK_ENTRIES, name=name))
         if self.program.exit_flag:
             self.maps[EXIT_MAP] = Map(MapSpec(MapType.ARRAY, 4, 8, 1, name=EXIT_MAP))
+        if any(ev.kind == "skboutput" for ev in self.program.events):
+            from purebpf.sys.cpus import possible_cpus
+            self.maps[SKB_MAP] = Map(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus(), name=SKB_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
         for probe in self.program.probes:
             insns = resolve_maps(probe.insns, fds)
@@ -168,13 +175,52 @@ class Tracer:
                 extra.update(expected_attach_type=TARGETS[probe.target.provider].attach_type,
                              attach_btf_id=btf_target_id(probe.target.provider, probe.target.func))
             try:
-                spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
-                self.progs[probe.index] = Program(spec, log_level=self.log_level)
+                if probe.target.provider == "rawtracepoint" and probe.btf_typed:
+                    self.progs[probe.index] = self._load_tp_btf(probe, insns, extra)
+                else:
+                    spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
+                    self.progs[probe.index] = Program(spec, log_level=self.log_level)
             finally:
                 if btf_fd is not None:
                     btf_fd.close()
         if RINGBUF in self.maps:
             self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
+        if SKB_MAP in self.maps:
+            self._open_packet_capture()
+
+    def _open_packet_capture(self) -> None:
+        """skboutput(): one pcap file per path named, and the per-CPU perf rings the packets come through."""
+        from purebpf.events import PerfBuffer
+        from purebpf.trace.pcap import PcapWriter
+
+        for ident, ev in enumerate(self.program.events):
+            if ev.kind == "skboutput":
+                if ev.fmt not in self.pcaps:
+                    self.pcaps[ev.fmt] = PcapWriter(ev.fmt)
+                self.pcap_by_event[ident] = self.pcaps[ev.fmt]
+        self.packets = PerfBuffer(self.maps[SKB_MAP], self._on_packet)
+
+    def _on_packet(self, cpu: int, data: bytes) -> None:
+        ident, offset, length, ktime = struct.unpack_from("<QQQQ", data)
+        packet = data[SKB_META_SIZE:SKB_META_SIZE + length]
+        self.pcap_by_event[ident].write(ktime, packet[offset:], len(packet) - min(offset, len(packet)))
+
+    def _load_tp_btf(self, probe: CompiledProbe, insns: list, extra: dict) -> Program:
+        """A raw tracepoint described by BTF loads as tp_btf (a TRACING program), as current bpftrace does:
+        its pointer arguments are then typed for the verifier, so helpers that take kernel objects
+        (skb_output, get_socket_cookie) accept them.  Bit operations on those typed pointers are refused
+        by the verifier, so a program that needs no such helper falls back to a plain raw_tp on failure."""
+        from purebpf.links.tracing_spec import TARGETS, btf_target_id
+
+        name = _prog_name(probe)
+        try:
+            spec = ProgramSpec(ProgType.TRACING, insns, name=name, expected_attach_type=TARGETS["tp_btf"].attach_type,
+                               attach_btf_id=btf_target_id("tp_btf", probe.target.func), **extra)
+            return Program(spec, log_level=self.log_level)
+        except (VerifierError, NotFoundError):
+            if probe.needs_btf:
+                raise
+        return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=name, **extra), log_level=self.log_level)
 
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
@@ -191,6 +237,9 @@ class Tracer:
         if t.provider == "tracepoint":
             return Tracepoint(prog, t.target, t.func)
         if t.provider == "rawtracepoint":
+            if prog.type == ProgType.TRACING:
+                from purebpf.links.tp_btf import TpBtf
+                return TpBtf(prog)
             return RawTracepoint(prog, t.func)
         if t.provider == "interval":
             return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period,
@@ -475,6 +524,8 @@ class Tracer:
 
     def poll(self, timeout_ms: int) -> None:
         """Deliver the events that arrive within ``timeout_ms`` (just wait, if the program sends none)."""
+        if self.packets is not None:
+            self.packets.consume()
         if self.ring is not None:
             self.ring.poll(timeout_ms)
         elif timeout_ms > 0:
@@ -567,6 +618,12 @@ class Tracer:
         if self.ring is not None:
             self.ring.close()
             self.ring = None
+        if self.packets is not None:
+            self.packets.close()
+            self.packets = None
+        for pcap in self.pcaps.values():
+            pcap.close()
+        self.pcaps, self.pcap_by_event = {}, {}
         for prog in self.progs.values():
             prog.close()
         for m in self.maps.values():

@@ -35,6 +35,8 @@ from purebpf.trace.types import TType
 STACK_LIMIT = 512
 RINGBUF = "ringbuf"
 KSTACK_MAP = "stack_k"
+SKB_MAP = "skb_output"  # the perf event array skboutput() sends packets through (BPF_F_CURRENT_CPU)
+SKB_META_SIZE = 32  # what precedes each packet: event id, offset, length, ktime (u64 each)
 EXIT_MAP = "exited"  # one u64: set by exit(), so no probe runs between exit() and user space seeing it
 USTACK_MAP = "stack_u"
 # struct pt_regs offsets on x86_64: di, si, dx, cx, r8, r9 carry arguments, ax the return value

@@ -33,7 +33,17 @@ from purebpf.asm import (
     stx,
 )
 from purebpf.trace import ast
-from purebpf.trace.codegen.base import JOIN_ARG_SIZE, JOIN_ARGS, RINGBUF, CodegenBase, CodegenError, Event, Frame
+from purebpf.trace.codegen.base import (
+    JOIN_ARG_SIZE,
+    JOIN_ARGS,
+    RINGBUF,
+    SKB_MAP,
+    SKB_META_SIZE,
+    CodegenBase,
+    CodegenError,
+    Event,
+    Frame,
+)
 from purebpf.trace.types import INT64
 
 _LENGTHLESS_INT = re.compile(r"%([-+ #0]*\d*(?:\.\d+)?)([diuxX])")
@@ -346,6 +356,27 @@ class CallsMixin(CodegenBase):
                                                           else -default.expr.value)
         self.load_imm(R0, value)
         return None
+
+    def c_socket_cookie(self, e: ast.Call) -> None:
+        self.expr(e.args[0])  # R0 keeps the verifier's BTF type of the argument loaded from the context
+        self.emit(mov(R1, R0), call("get_socket_cookie"))
+
+    def c_skboutput(self, e: ast.Call) -> None:
+        """bpf_skb_output(skb, perf map, BPF_F_CURRENT_CPU | len << 32, meta): the kernel appends ``len``
+        bytes of the packet to the meta record; user space writes them to the pcap file."""
+        ident = self.ctx.event(Event("skboutput", e.args[0].value, loc=e.loc))
+        meta, flags = self.alloc(SKB_META_SIZE), self.alloc(8)
+        self.expr(e.args[2])
+        self.emit(stx(8, FP, meta + 16, R0), alu(AluOp.LSH, R0, 32), ld_imm64(R1, 0xFFFFFFFF),
+                  alu(AluOp.OR, R0, R1), stx(8, FP, flags, R0))
+        self.load_imm(R0, ident)
+        self.emit(stx(8, FP, meta, R0))
+        self.load_imm(R0, e.args[3].value)
+        self.emit(stx(8, FP, meta + 8, R0), call("ktime_get_ns"), stx(8, FP, meta + 24, R0))
+        self.expr(e.args[1])  # last: R0 keeps the verifier's BTF type of the skb loaded from the context
+        self.emit(mov(R1, R0), ld_map_fd(R2, SKB_MAP), ldx(8, R3, FP, flags))
+        self.fp_ptr(R4, meta)
+        self.emit(mov(R5, SKB_META_SIZE), call("skb_output"), mov(R0, R0, bits=32))
 
     def c_write_user(self, e: ast.Call) -> None:
         dst, src = self.alloc(8), self.alloc(8)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
 from purebpf.asm import (
     FP,
     R0,
     R1,
     R2,
     R3,
+    R4,
     R6,
     R7,
     R8,
@@ -45,6 +49,17 @@ from purebpf.trace.codegen.base import (
 from purebpf.trace.semantic import MapInfo
 from purebpf.trace.structs import MAX_STRUCT_COPY
 from purebpf.trace.types import TType
+
+INIT_PID_NS_INODE = 0xEFFFFFFC  # the kernel's fixed inode number of the initial pid namespace
+
+
+@functools.cache
+def current_pid_namespace() -> tuple[int, int] | None:
+    """(device as the kernel encodes it, inode) of this process's pid namespace; None for the initial one."""
+    st_ = os.stat("/proc/self/ns/pid")
+    if st_.st_ino == INIT_PID_NS_INODE:
+        return None
+    return (os.major(st_.st_dev) << 20) | os.minor(st_.st_dev), st_.st_ino
 
 
 class ExpressionsMixin(CodegenBase):
@@ -89,7 +104,7 @@ class ExpressionsMixin(CodegenBase):
     def e_Builtin(self, e: ast.Builtin) -> int | None:  # noqa: N802
         name = e.name
         if name in ("pid", "tid"):
-            self.emit(call("get_current_pid_tgid"))
+            self.pid_tgid("curr_ns")  # as bpftrace: ids as seen from the tracer's own pid namespace
             self.emit(alu(AluOp.RSH, R0, 32) if name == "pid" else mov(R0, R0, bits=32))
         elif name in ("uid", "gid", "username"):  # username: the uid, named in user space
             self.emit(call("get_current_uid_gid"))
@@ -134,6 +149,8 @@ class ExpressionsMixin(CodegenBase):
         elif name in ("probe", "func"):
             text = self.scope.target.name if name == "probe" else self.scope.target.func
             return self.string_const(text.encode(), e.type.size)
+        elif name.startswith("arg") and self.scope.target.provider == "rawtracepoint":
+            self.emit(ldx(8, R0, R6, 8 * int(name[3:])))  # the context is the tracepoint's arguments, a u64 each
         elif name.startswith("arg"):
             self.emit(ldx(8, R0, R6, ARG_REGS[int(name[3:])]))
         elif name == "retval" and self.scope.typed_args is not None and self.scope.typed_args.retval:
@@ -145,6 +162,27 @@ class ExpressionsMixin(CodegenBase):
         else:
             raise CodegenError(f"builtin {name} is not supported by the code generator", e.loc)
         return None
+
+    def pid_tgid(self, namespace: str) -> None:
+        """R0 = tgid << 32 | pid, seen from the initial pid namespace ("init") or from this process's
+        ("curr_ns": bpf_get_ns_current_pid_tgid with the namespace's device and inode; the cheaper
+        plain helper when this process runs in the initial namespace anyway)."""
+        ns = current_pid_namespace()
+        if namespace == "init" or ns is None:
+            self.emit(call("get_current_pid_tgid"))
+            return
+        out = self.alloc(8)
+        self.emit(st(8, FP, out, 0))
+        self.load_imm(R1, ns[0])
+        self.load_imm(R2, ns[1])
+        self.fp_ptr(R3, out)
+        self.emit(mov(R4, 8), call("get_ns_current_pid_tgid"), ldx(8, R0, FP, out))  # {u32 pid; u32 tgid}
+
+    def c_pid(self, e: ast.Call) -> None:
+        self.pid_tgid(e.args[0].name)
+        self.emit(alu(AluOp.RSH, R0, 32) if e.func == "pid" else mov(R0, R0, bits=32))
+
+    c_tid = c_pid
 
     def stack_id(self, kind: str, t: TType) -> None:
         name = KSTACK_MAP if kind == "kstack" else USTACK_MAP

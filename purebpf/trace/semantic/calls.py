@@ -17,6 +17,8 @@ from purebpf.trace.semantic.scope import (
 )
 from purebpf.trace.types import BOOL, INET, INT64, NONE, STRING, UINT64, Array, Buffer, Int, Ptr, Str, TType
 
+PID_NAMESPACES = ("curr_ns", "init")
+
 
 class CallsMixin(SemanticBase):
     def _call(self, e: ast.Call, scope: ProbeScope, statement: bool) -> TType:
@@ -164,6 +166,12 @@ class CallsMixin(SemanticBase):
             index = e.args[0].index
             raw = self.env.params[index - 1] if index <= len(self.env.params) else ""
             e.args[0] = ast.String(e.args[0].loc, raw)
+        arg = e.args[0]
+        if (isinstance(arg, ast.Binop) and arg.op == "+" and isinstance(arg.left, ast.PositionalParameter)
+                and isinstance(self.param_value(arg.left.index), str) and self.const_int(arg.right) is not None):
+            # str($1 + n): pointer arithmetic on a string parameter skips its first n characters
+            raw = str(self.param_value(arg.left.index))
+            e.args[0] = ast.String(arg.loc, raw[max(self.const_int(arg.right), 0):])
         t = self.expr(e.args[0], scope)
         if len(e.args) == 2:
             t2 = self.expr(e.args[1], scope)
@@ -438,6 +446,51 @@ class CallsMixin(SemanticBase):
         if self.const_int(default) is None:
             self.error("getopt() default must be a literal", default.loc)
         return INT64
+
+    def _btf_pointer_helper(self, e: ast.Call, scope: ProbeScope, arg: ast.Expr, struct: str) -> None:
+        """skboutput() and socket_cookie() hand a kernel object to a helper that wants a pointer the
+        verifier knows by BTF type: only the arguments of BTF-typed probes (fentry, fexit, rawtracepoint,
+        loaded as tp_btf) are such pointers."""
+        if scope.target.provider not in ("fentry", "fexit", "rawtracepoint") or scope.typed_args is None:
+            self.error(f"{e.func}() can only be used in fentry, fexit and rawtracepoint probes described by "
+                       "kernel BTF (it needs a typed kernel pointer)", e.loc)
+        t = self.expr(arg, scope)
+        if t.kind not in ("pointer", "int"):
+            self.error(f"{e.func}() expects a 'struct {struct} *' ({t} given)", arg.loc)
+        scope.btf_helpers = True
+
+    def call_pid(self, e, scope, statement):
+        """``pid(curr_ns)``, ``pid(init)`` (and ``tid(...)``): the id as seen from purebpf's own pid
+        namespace, or from the initial one."""
+        if self._nargs(e, 1):
+            arg = e.args[0]
+            if not isinstance(arg, (ast.Identifier, ast.Builtin)) or arg.name not in PID_NAMESPACES:
+                self.error(f"{e.func}() takes a pid namespace: {' or '.join(PID_NAMESPACES)}", arg.loc)
+        return UINT64
+
+    call_tid = call_pid
+
+    def call_socket_cookie(self, e, scope, statement):
+        """``socket_cookie(sk)``: the socket's cookie (bpf_get_socket_cookie on a BTF-typed struct sock)."""
+        if self._nargs(e, 1):
+            self._btf_pointer_helper(e, scope, e.args[0], "sock")
+        return UINT64
+
+    def call_skboutput(self, e, scope, statement):
+        """``skboutput(path, skb, len, offset)``: ``len`` bytes of the packet are written to the pcap file
+        ``path`` (bpf_skb_output through a perf event array), the first ``offset`` of them left out."""
+        if not self._nargs(e, 4):
+            return Int(4, False)
+        if not isinstance(e.args[0], ast.String):
+            self.error("skboutput() expects a string literal as its first argument (the pcap file)", e.args[0].loc)
+        self._btf_pointer_helper(e, scope, e.args[1], "sk_buff")
+        if self.expr(e.args[2], scope).kind != "int":
+            self.error("skboutput() length must be an integer", e.args[2].loc)
+        if self.const_int(e.args[3]) is None:
+            self.error("skboutput() offset must be an integer literal", e.args[3].loc)
+        else:
+            e.args[3] = ast.Integer(e.args[3].loc, self.const_int(e.args[3]))
+        return Int(4, False)
 
     def call_unsupported(self, e: ast.Call, what: str) -> TType:
         self.error(f"{e.func}() is not supported by purebpf trace ({what})", e.loc)

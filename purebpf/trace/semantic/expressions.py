@@ -206,7 +206,7 @@ class ExpressionsMixin(SemanticBase):
     def _builtin(self, e: ast.Builtin, scope: ProbeScope) -> TType:
         name, provider = e.name, scope.target.provider
         if name.startswith("arg") and name[3:].isdigit():
-            if provider not in ARG_PROVIDERS:
+            if provider not in ARG_PROVIDERS and provider != "rawtracepoint":
                 self.error(f"The {name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes",
                            e.loc)
             elif int(name[3:]) >= MAX_ARGS:
@@ -344,6 +344,13 @@ class ExpressionsMixin(SemanticBase):
             return INT64
         if inner.kind not in ("int", "bool", "pointer"):
             self.error(f"Cannot cast from \"{inner}\" to \"{e.type_name}\"", e.loc)
+        value = self.const_int(e.expr) if isinstance(e.expr, (ast.Integer, ast.Unop)) else None
+        if target.kind == "pointer" and value is not None and value < 0:
+            # as bpftrace: a literal has the smallest type that holds it (-1 is an int8), and an integer
+            # becomes a pointer zero-extended, so (uint8 *)-1 is 0xff
+            width = next(bits for bits in (8, 16, 32, 64) if value >= -(1 << (bits - 1)))
+            e.expr = ast.Integer(e.expr.loc, value & ((1 << width) - 1))
+            e.expr.type = self.expr(e.expr, scope)
         return target
 
     def _sizeof(self, e: ast.Sizeof, scope: ProbeScope) -> TType:

@@ -97,6 +97,7 @@ class ProbeScope:
     target: ProbeTarget
     fields: dict[str, TracepointField] = field(default_factory=dict)
     typed_args: FunctionArgs | None = None  # rawtracepoint/fentry/fexit: arguments from BTF
+    btf_helpers: bool = False  # calls helpers that take BTF-typed kernel pointers (loads as tp_btf/fentry)
     variables: dict[str, TType] = field(default_factory=dict)
     for_loops: int = 0
 
