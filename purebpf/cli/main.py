@@ -8,17 +8,23 @@ Start-up is a feature: when the command comes first (``purebpf opensnoop -x``,
 ``purebpf trace -e ...``), only that command's parser is built.  The full
 parser, with a placeholder for each of ~35 commands (each an argparse parser,
 each looking up its gettext translations), is built for ``purebpf --help`` and
-for errors.
+for errors.  A tool's own parser (``purebpf opensnoop -x``) does not even
+import argparse unless it must show help or an error (see cli.flags).
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
 from purebpf.cli import tools as tool_cli
 from purebpf.errors import BPFError
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import and is needed only by type checkers
+if TYPE_CHECKING:
+    import argparse
+
+    from purebpf.cli.flags import FlagParser
 
 # subcommand name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +41,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(prog="purebpf", description="eBPF toolkit in pure Python",
                                      epilog=tool_cli.epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -55,12 +63,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def build_command_parser(name: str) -> argparse.ArgumentParser:
     """The top-level parser with only subcommand ``name``'s module registered."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="purebpf", description="eBPF toolkit in pure Python")
     importlib.import_module(SUBCOMMANDS[name][0]).register(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser
 
 
-def _parse(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+def _parse(argv: list[str]) -> tuple[argparse.ArgumentParser | FlagParser, argparse.Namespace]:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and argv[0] == first:  # the command comes first: build its parser alone
         if first in SUBCOMMANDS:

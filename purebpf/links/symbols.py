@@ -15,7 +15,7 @@ import os
 import platform
 import shutil
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -187,6 +187,7 @@ class SymbolTable:
     segments: tuple[Segment, ...]
     symbols: dict[str, tuple[int, bool]]   # name -> (st_value, defined)
     tables: tuple[str, ...]                # which of .symtab / .dynsym exist
+    sizes: dict[str, int] = field(default_factory=dict)  # name -> st_size of its definition (0: unknown)
 
     def address_to_offset(self, addr: int, what: str) -> int:
         """File offset of virtual address ``addr`` (through the PT_LOAD segment holding it)."""
@@ -210,6 +211,7 @@ def _symbol_table(path: str, dev: int, ino: int, mtime_ns: int) -> SymbolTable:
                 Segment(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], bool(seg["p_flags"] & 1))
                 for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD")
             symbols: dict[str, tuple[int, bool]] = {}
+            sizes: dict[str, int] = {}
             tables = []
             for name in (".symtab", ".dynsym"):
                 section = elf.get_section_by_name(name)
@@ -223,9 +225,10 @@ def _symbol_table(path: str, dev: int, ino: int, mtime_ns: int) -> SymbolTable:
                     prev = symbols.get(sym.name)
                     if prev is None or (defined and not prev[1]):  # first definition wins
                         symbols[sym.name] = (sym["st_value"], defined)
+                        sizes[sym.name] = sym["st_size"]
     except (ELFError, struct.error) as exc:
         raise InvalidInputError(f"{path} is not a valid ELF file ({exc}); uprobes need an ELF binary") from None
-    return SymbolTable(path, segments, symbols, tuple(tables))
+    return SymbolTable(path, segments, symbols, tuple(tables), sizes)
 
 
 def split_symbol(spec: str) -> tuple[str, int]:
@@ -239,25 +242,31 @@ def split_symbol(spec: str) -> tuple[str, int]:
         raise InvalidInputError(f"bad offset in {spec!r}: expected symbol+N (decimal or 0x hex)") from None
 
 
-def symbol_offset(path: str | Path, symbol: str | int) -> int:
+def symbol_offset(path: str | Path, symbol: str | int, offset: int = 0) -> int:
     """File offset of ``symbol`` in ELF ``path``: a function name, ``name+N``, or
-    an int virtual address (as ``nm`` and ``objdump`` print them)."""
+    an int virtual address (as ``nm`` and ``objdump`` print them); plus ``offset``
+    (a probe's offset into the function), which must stay inside the function when
+    its size is known."""
     if not Path(path).is_file():
         raise NotFoundError(f"binary {path} does not exist")
     table = symbol_table(path)
     if isinstance(symbol, int):
         if symbol <= 0:
             raise InvalidInputError(f"invalid address {symbol:#x}: expected a positive virtual address")
-        return table.address_to_offset(symbol, "address")
+        return table.address_to_offset(symbol, "address") + offset
     if not isinstance(symbol, str) or not symbol:
         raise InvalidInputError(f"invalid symbol {symbol!r}: expected a function name or an address")
     name, extra = split_symbol(symbol)
+    extra += offset
     value, defined = table.symbols.get(name, (0, None))
     if defined is None:
         raise NotFoundError(f"symbol '{name}' not found in {path} ({_tables_hint(table)})")
     if not defined:
         raise NotFoundError(f"symbol '{name}' is not defined in {path}: it is imported from a shared library; "
                             "probe that library instead (e.g. binary 'c' for libc)")
+    size = table.sizes.get(name, 0)
+    if offset and size and extra >= size:  # a probe's offset (as bpftrace checks it); "name+N" is taken as given
+        raise InvalidInputError(f"Offset outside the function bounds ('{name}' size is {size})")
     return table.address_to_offset(value, f"symbol '{name}'") + extra
 
 

@@ -43,7 +43,7 @@ class Uprobe(PerfEventLink):
         if pid is not None and not Path(f"/proc/{pid}").exists():
             raise NotFoundError(f"no process with pid {pid}")
         path = resolve_binary(binary, pid)
-        file_offset = symbol_offset(path, symbol) + offset
+        file_offset = symbol_offset(path, symbol, offset)
         label = symbol if isinstance(symbol, str) else f"{symbol:#x}"
         what = f"{kind} {path}:{label}" + (f"+{offset:#x}" if offset else "")
         pmu = pmu_type("uprobe")

@@ -6,10 +6,12 @@ set a slot to zero instead.
 
 from __future__ import annotations
 
-from typing import Any
-
 from purebpf.errors import InvalidInputError
 from purebpf.maps.map import Map, MapSpec, require_positive, require_size
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ArrayMap(Map):

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from typing import Any, Protocol
 
 from purebpf.errors import InvalidInputError
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # at run time Codec is a plain base; nothing checks isinstance against it
 
 
 class Codec(Protocol):

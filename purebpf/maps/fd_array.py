@@ -8,14 +8,16 @@ arrays cannot be read from user space at all.
 
 from __future__ import annotations
 
-from typing import Any
-
 from purebpf.errors import NotSupportedError
 from purebpf.maps.array import ArrayMap
 from purebpf.maps.codec import Codec, FdCodec
 from purebpf.maps.map import Map, MapSpec, require_positive, require_size
 from purebpf.sys import Cmd
 from purebpf.sys.cpus import possible_cpus
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class FdArrayMap(ArrayMap):

@@ -23,14 +23,19 @@ import ctypes
 import errno as E
 import importlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from purebpf._record import Record
 from purebpf.errors import BPFError, InvalidInputError, NotFoundError, NotSupportedError, SyscallError, syscall_error
-from purebpf.maps.codec import Codec, codec_for
+from purebpf.maps.codec import codec_for
 from purebpf.sys import FD, Cmd, MapType, bpf, bpf_raw
 from purebpf.sys.attrs import MapCreateAttr, MapElemAttr, MapFdAttr, MapInfo
 from purebpf.sys.objects import fd_by_id, obj_fdinfo, obj_get, obj_info, obj_pin
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
+
+    from purebpf.maps.codec import Codec
 
 ENOTSUPP = 524  # kernel-internal "not supported", returned as is by bpf(2)
 NOT_SUPPORTED = (E.EOPNOTSUPP, ENOTSUPP)

@@ -9,12 +9,14 @@ socket's cookie (``SO_COOKIE``), which the kernel only does for maps with
 
 from __future__ import annotations
 
-from typing import Any
-
 from purebpf.errors import InvalidInputError, NotSupportedError
 from purebpf.maps.codec import Codec, FdCodec
 from purebpf.maps.map import Map, MapSpec, require_positive, require_size
 from purebpf.sys import Cmd
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _SocketMap(Map):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 from purebpf.errors import InvalidInputError
 from purebpf.maps.codec import Codec
 from purebpf.maps.map import Map, MapSpec, require_positive, require_size
 from purebpf.sys import MapFlags
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_STACK_DEPTH = 127  # default kernel.perf_event_max_stack
 BUILD_ID_FRAME = struct.Struct("<i20s4xQ")  # status, build_id[20], (pad), offset or ip

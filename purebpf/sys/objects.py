@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Iterator
-from typing import TypeVar
 
 from purebpf.errors import NotFoundError
 from purebpf.sys.attrs import GetIdAttr, ObjInfoAttr, ObjPinAttr
@@ -21,7 +20,11 @@ ID_COMMANDS = {
     "btf": (Cmd.BTF_GET_NEXT_ID, Cmd.BTF_GET_FD_BY_ID),
 }
 
-Info = TypeVar("Info", bound=ctypes.Structure)
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    Info = TypeVar("Info", bound=ctypes.Structure)
 
 
 def obj_pin(fd: int, path: str) -> None:

@@ -13,7 +13,6 @@ failed binds (-x shows them).
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import socket
 import struct
@@ -24,6 +23,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<QIiH2xiBB6xQ28s4x16s")
 # ts pid ret protocol (pad) bound_dev_if reuse-byte reuseport-byte inet_flags sockaddr comm

@@ -9,7 +9,6 @@ request flags are read from the request through BTF offsets.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R6, R7, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
@@ -19,6 +18,10 @@ from purebpf.sys import MapType
 from purebpf.tools import common, disks, hist, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SLOTS = 27
 KEY = struct.Struct("<II")  # dev, cmd_flags

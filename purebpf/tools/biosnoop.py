@@ -11,7 +11,6 @@ the size and the time from issue (LAT) and from insertion to issue (QUE).
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R2, R3, R6, R7, R9, AluOp, JmpOp, alu, call, ja, jmp, ldx, mov, stx
@@ -20,6 +19,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, disks, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<QQqqIIII16s")  # ts delta qdelta sector len pid dev cmd_flags comm
 

@@ -12,13 +12,16 @@ task (flushes sent by a driver's worker) show as PID 0 with no COMM.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from purebpf.tools import biosnoop, common, disks
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SORTS = ("all", "io", "bytes", "time")
 CLEAR = "\033[H\033[2J"

@@ -4,15 +4,19 @@ clock columns, and the poll loop that stops on Ctrl-C, SIGTERM or -d."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
 
 from purebpf.errors import InvalidInputError
+
+TYPE_CHECKING = False  # typing and argparse cost ~4 ms to import; a tool's start-up path needs neither
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from typing import Any, TextIO
+
+HIDDEN = "==SUPPRESS=="  # argparse.SUPPRESS: a flag's help that keeps it out of -h
 
 
 def cfmt(fmt: str, *values: Any) -> str:
@@ -21,16 +25,23 @@ def cfmt(fmt: str, *values: Any) -> str:
     return fmt % values
 
 
-# -- argument types (argparse turns their ValueError into "invalid ... value") -------------
+# -- argument types (argparse prints a bad value's ArgumentTypeError as it is) --------------
+
+
+def bad_value(message: str) -> Exception:
+    """argparse's ArgumentTypeError, imported only when a value is bad."""
+    from argparse import ArgumentTypeError
+
+    return ArgumentTypeError(message)
 
 
 def positive_int(text: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        raise bad_value(f"'{text}' is not a whole number") from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be positive")
+        raise bad_value(f"'{text}' must be positive")
     return value
 
 
@@ -38,9 +49,9 @@ def non_negative_int(text: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        raise bad_value(f"'{text}' is not a whole number") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
+        raise bad_value(f"'{text}' must not be negative")
     return value
 
 
@@ -48,9 +59,9 @@ def port_list(text: str) -> list[int]:
     try:
         ports = [int(p, 10) for p in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of ports") from None
+        raise bad_value(f"'{text}' is not a comma-separated list of ports") from None
     if not ports or any(not 0 < p < 65536 for p in ports):
-        raise argparse.ArgumentTypeError(f"'{text}': ports are 1 to 65535")
+        raise bad_value(f"'{text}': ports are 1 to 65535")
     return ports
 
 
@@ -169,6 +180,8 @@ class Stopper:
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> Stopper:
+        import signal  # after the header: not on the start-up path
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._stop)
         return self
@@ -177,6 +190,8 @@ class Stopper:
         self.stopped = True
 
     def __exit__(self, *exc: object) -> None:
+        import signal
+
         for sig, old in self._old.items():
             signal.signal(sig, old)
 

@@ -13,8 +13,6 @@ not counted.
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.asm import FP, R0, R1, R2, R3, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
 from purebpf.errors import InvalidInputError
 from purebpf.links import RawTracepoint
@@ -23,6 +21,10 @@ from purebpf.sys import MapType
 from purebpf.tools import common, kit
 from purebpf.tools.runqlat import ALL, SLOTS, print_hists
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 TS = -16  # stack slot of the switch's time
 

@@ -11,7 +11,6 @@ the path given to exec, as in libbpf-tools.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import (
@@ -40,6 +39,10 @@ from purebpf.programs import ProgType
 from purebpf.sys import MapType
 from purebpf.tools import common, kit
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 ARG_SIZE = 128
 TOTAL_MAX_ARGS = 60

@@ -11,7 +11,6 @@ with offsets from the kernel's BTF.  By default only whole processes
 
 from __future__ import annotations
 
-import argparse
 import signal
 import struct
 
@@ -20,6 +19,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<IIIIiiQQ16s")  # pid tid ppid sig exit_code (pad) start exit comm
 

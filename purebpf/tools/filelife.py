@@ -7,7 +7,6 @@ Without kprobes on vfs_create/vfs_unlink, the syscalls are watched instead.
 
 from __future__ import annotations
 
-import argparse
 import os
 import struct
 from dataclasses import dataclass
@@ -18,6 +17,10 @@ from purebpf.sys.fs import tracepoint_id
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 OBSERVED = """\
 what is observed:

@@ -11,14 +11,16 @@ CPU, so one per-CPU slot holds the handler in progress.
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.asm import FP, R0, R1, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
 from purebpf.programs import ProgType
 from purebpf.sys import MapType
 from purebpf.tools import common, hist, irqs, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SLOTS = 20
 NAME = 32

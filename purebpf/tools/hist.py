@@ -4,9 +4,11 @@ slot 0 holds 0 and 1 and slot s >= 1 holds [2^s, 2^(s+1) - 1]."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from purebpf.tools.common import cfmt
+
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_SLOTS = 27  # libbpf-tools keeps 26/27; the last slot also takes everything larger
 

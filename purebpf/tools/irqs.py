@@ -5,13 +5,16 @@ soft vectors by number) and prints its own rows.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 
 from purebpf.errors import InvalidInputError
 from purebpf.tools import common
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 
 def arguments(p: argparse.ArgumentParser) -> None:

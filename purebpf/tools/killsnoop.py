@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.tools import sigsnoop
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 arguments = sigsnoop.arguments
 

@@ -16,7 +16,6 @@ can show as outstanding.
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import struct
 import subprocess
@@ -29,6 +28,10 @@ from purebpf.sys import MapType
 from purebpf.tools import common, kit, stacks
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 ALLOC = struct.Struct("<QQq")  # size, time (ns), stack id
 ARG1, ARG2, RET = 112, 104, 80  # struct pt_regs on x86_64: di, si, ax

@@ -12,7 +12,6 @@ total.  Symbols are resolved at the end, as in profile.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import (
@@ -42,6 +41,10 @@ from purebpf.programs import ProgType
 from purebpf.sys import MapType
 from purebpf.tools import common, kit, stacks
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 KEY = struct.Struct("<IIii")  # pid, tgid, user stack id, kernel stack id
 VALUE = struct.Struct("<Q16s")  # microseconds off CPU, comm

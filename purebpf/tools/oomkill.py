@@ -11,7 +11,6 @@ which no tracepoint carries.  LOADAVG is /proc/loadavg at the kill.
 
 from __future__ import annotations
 
-import argparse
 import os
 import struct
 
@@ -20,6 +19,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<IiQ16s16s")  # trigger pid, victim pid, total_vm (kB), trigger comm, victim comm
 

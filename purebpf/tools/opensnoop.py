@@ -9,7 +9,6 @@ at exit time, as libbpf-tools does.  Paths are cut at 254 bytes (NAME_MAX).
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R2, R3, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
@@ -18,6 +17,12 @@ from purebpf.sys.fs import tracepoint_id
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
+
+    from purebpf.programs import Program
 
 NAME_MAX = 255
 EVENT = struct.Struct("<IIiII4x16s")  # pid uid ret flags mode comm, then the path
@@ -64,13 +69,13 @@ def _enter(s: Session, args: argparse.Namespace, stash_fd: int, name: str) -> No
     s.tracepoint(a.load(ProgType.TRACEPOINT, f"open_{name}"), "syscalls", f"sys_enter_{name}")
 
 
-def _exit(s: Session, args: argparse.Namespace, stash_fd: int, ring_fd: int, drops, name: str) -> None:
-    f = kit.tp_fields("syscalls", f"sys_exit_{name}")
+def _exit(s: Session, args: argparse.Namespace, stash_fd: int, ring_fd: int, drops, ret_offset: int) -> Program:
+    """The one sys_exit_* program: the exits' records differ in nothing it reads."""
     a = kit.Asm()
     cleanup = a.fresh("cleanup")
     a(mov(R6, R1))
     kit.take_stash(a, stash_fd, R7)
-    a(ldx(8, R8, R6, f["ret"].offset))
+    a(ldx(8, R8, R6, ret_offset))
     if args.failed:
         a(jmp(JmpOp.JSGE, R8, 0, cleanup))
     kit.reserve(a, ring_fd, EVENT_SIZE, R6, drops, cleanup)
@@ -84,15 +89,22 @@ def _exit(s: Session, args: argparse.Namespace, stash_fd: int, ring_fd: int, dro
     kit.submit(a, R6)
     a.mark(cleanup)
     kit.map_delete(a, stash_fd, -4)
-    s.tracepoint(a.load(ProgType.TRACEPOINT, f"open_x_{name}"), "syscalls", f"sys_exit_{name}")
+    return a.load(ProgType.TRACEPOINT, "open_exit")
 
 
 def build(s: Session, args: argparse.Namespace, ring_fd: int, drops) -> None:
+    """An enter program per syscall (their records differ) and one exit program
+    attached to every sys_exit_* whose ``ret`` sits where the first one's does
+    (one load instead of three)."""
     stash = s.hash(4, 24, "open_start")  # path pointer, flags, mode
+    exits: dict[int, Program] = {}  # ret offset -> the exit program reading it
     for name in ("open", "openat", "openat2"):
         if _exists(f"sys_enter_{name}"):
             _enter(s, args, stash.fd, name)
-            _exit(s, args, stash.fd, ring_fd, drops, name)
+            ret = kit.tp_fields("syscalls", f"sys_exit_{name}")["ret"].offset
+            if ret not in exits:
+                exits[ret] = _exit(s, args, stash.fd, ring_fd, drops, ret)
+            s.tracepoint(exits[ret], "syscalls", f"sys_exit_{name}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ resolved at the end: processes that exited by then show ``[unknown]`` frames.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R2, R3, R6, R7, AluOp, alu, call, ld_map_fd, mov, stx
@@ -21,6 +20,10 @@ from purebpf.sys import MapType
 from purebpf.sys.perf import PerfType, SoftwareEvent
 from purebpf.tools import common, kit, stacks
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 KEY = struct.Struct("<Iii4x16s")  # pid, kernel stack id, user stack id, comm
 MAX_DEPTH = 127

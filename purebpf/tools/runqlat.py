@@ -11,8 +11,6 @@ pointers; pid, tgid, state and comm are read through BTF offsets.
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.asm import FP, R0, R1, R2, R3, R6, R7, R8, R9, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
 from purebpf.errors import InvalidInputError
 from purebpf.programs import ProgType
@@ -20,6 +18,10 @@ from purebpf.sys import MapType
 from purebpf.tools import common, hist, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SLOTS = 26
 ALL = 0xFFFFFFFF

@@ -11,7 +11,6 @@ from BTF), less the running one, into a histogram per CPU.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R6, R7, AluOp, AtomicOp, JmpOp, alu, atomic, call, jmp, mov, stx
@@ -23,6 +22,10 @@ from purebpf.sys.perf import PerfType, SoftwareEvent
 from purebpf.tools import common, hist, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SLOTS = 32
 

@@ -9,15 +9,19 @@ attached after the tool ends.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from purebpf.errors import BPFError, NotFoundError
 from purebpf.events import DropCounter, RingBuffer
 from purebpf.maps import Map, MapSpec
 from purebpf.sys import MapFlags, MapType
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
 RING_SIZE = 1 << 22  # 4 MiB: ~13k opensnoop records, over 0.2 s of 50k events/s between polls
 
 
@@ -26,8 +30,10 @@ class Session:
         self._owned: list[Any] = []
 
     def own(self, obj: T) -> T:
-        """Take ownership of anything with ``close()``."""
-        self._owned.append(obj)
+        """Take ownership of anything with ``close()`` (once: a program
+        attached at several places is owned once)."""
+        if not any(owned is obj for owned in self._owned):
+            self._owned.append(obj)
         return obj
 
     def map(self, kind: MapType, key_size: int, value_size: int, max_entries: int, name: str, *,

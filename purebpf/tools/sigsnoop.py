@@ -10,7 +10,6 @@ syscall's return value as RESULT.
 
 from __future__ import annotations
 
-import argparse
 import signal
 import struct
 
@@ -19,6 +18,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<Iiii16s")  # pid tpid sig ret comm
 KILL_SYSCALLS = {"kill": ("pid", "sig"), "tkill": ("pid", "sig"), "tgkill": ("pid", "sig")}
@@ -36,7 +39,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 def _signal_number(text: str) -> int:
     value = common.positive_int(text)
     if value > 64:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a signal number (1-64)")
+        raise common.bad_value(f"'{text}' is not a signal number (1-64)")
     return value
 
 

@@ -9,7 +9,6 @@ arrays indexed by vector.  -C counts the softirqs instead, as hardirqs -C does.
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import FP, R0, R1, R2, R6, R7, R8, AluOp, AtomicOp, JmpOp, alu, atomic, call, jmp, ldx, mov, stx
@@ -18,6 +17,10 @@ from purebpf.sys import MapType
 from purebpf.tools import common, hist, irqs, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SLOTS = 20
 VEC_NAMES = ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"]

@@ -9,7 +9,6 @@ pointer per thread; the matching ``sys_exit_*`` sends PID, COMM, RET (0 or
 
 from __future__ import annotations
 
-import argparse
 import struct
 
 from purebpf.asm import R0, R1, R2, R3, R6, R7, R8, AluOp, JmpOp, alu, call, jmp, ldx, mov, stx
@@ -18,6 +17,10 @@ from purebpf.sys.fs import tracepoint_id
 from purebpf.tools import common, kit
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 SYSCALLS = {"statfs": "pathname", "newstat": "filename", "statx": "filename", "newfstatat": "filename",
             "newlstat": "filename"}

@@ -10,7 +10,6 @@ counts into per-CPU maps keyed by syscall number or PID, and with -L
 
 from __future__ import annotations
 
-import argparse
 import errno as errno_mod
 
 from purebpf.errors import InvalidInputError
@@ -19,9 +18,13 @@ from purebpf.sys.syscalls import syscall_names
 from purebpf.tools import common
 from purebpf.tools.common import cfmt
 
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
+
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-c", "--cgroup", metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("-c", "--cgroup", metavar="PATH", help=common.HIDDEN)
     common.add_duration(p)
     p.add_argument("-e", "--errno", type=_errno, help="trace only syscalls that return this error (number or name)")
     p.add_argument("-i", "--interval", type=common.positive_int, help="print a summary every INTERVAL seconds")
@@ -40,7 +43,7 @@ def _errno(text: str) -> int:
         return int(text)
     value = getattr(errno_mod, text.upper(), None)
     if not isinstance(value, int):
-        raise argparse.ArgumentTypeError(f"'{text}' is neither an errno number nor a name like ENOENT")
+        raise common.bad_value(f"'{text}' is neither an errno number nor a name like ENOENT")
     return value
 
 

@@ -11,7 +11,6 @@ Connections nobody accepts (still in the listen queue) are not shown.
 
 from __future__ import annotations
 
-import argparse
 import socket
 import struct
 
@@ -21,6 +20,10 @@ from purebpf.sys.fs import tracepoint_id
 from purebpf.tools import common, kit, tcp_events
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 EVENT = struct.Struct("<QIHHH6x16s16s16s")  # ts pid family lport rport(be) laddr raddr comm
 

@@ -11,12 +11,15 @@ the source port is bound).
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 
 from purebpf.tools import common, tcp_events
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 
 def arguments(p: argparse.ArgumentParser) -> None:

@@ -11,12 +11,14 @@ LAST_ACK (the owner), else the task current at close, as libbpf-tools does.
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.tools import common, tcp_events
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
 from purebpf.tools.tcpstates import port_match
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 
 def arguments(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,6 @@ shown.  PID is the task current at the retransmit, usually 0 (a timer).
 
 from __future__ import annotations
 
-import argparse
 import socket
 import struct
 
@@ -20,6 +19,10 @@ from purebpf.programs import ProgType
 from purebpf.tools import common, kit, tcp_events
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 RECORD = struct.Struct("<QIiHHH2x16s16sI4x")  # ts pid state family sport dport saddr daddr seq
 

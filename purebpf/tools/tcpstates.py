@@ -10,11 +10,13 @@ change seen by this run (0.000 for the first).
 
 from __future__ import annotations
 
-import argparse
-
 from purebpf.tools import common, tcp_events
 from purebpf.tools.common import cfmt
 from purebpf.tools.session import Session
+
+TYPE_CHECKING = False  # argparse is imported for help and errors only (see purebpf.cli.flags)
+if TYPE_CHECKING:
+    import argparse
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
