@@ -116,6 +116,7 @@ class Output:
         self.stream = stream or sys.stdout
 
     def header(self, line: str) -> None:
+        Stopper.catch()  # a header says "ready": a SIGTERM from then on must end the tool cleanly
         if not self.json:
             self.stream.write(line + "\n")
         self.stream.flush()
@@ -173,27 +174,36 @@ class Clock:
 
 class Stopper:
     """Turns SIGINT and SIGTERM into a flag the loop checks (instead of an
-    exception in the middle of printing), and restores the old handlers."""
+    exception in the middle of printing), and restores the old handlers.
+    One per process, caught from the header on (:meth:`catch`)."""
+
+    _caught: Stopper | None = None
 
     def __init__(self) -> None:
         self.stopped = False
         self._old: dict[int, Any] = {}
 
-    def __enter__(self) -> Stopper:
-        import signal  # after the header: not on the start-up path
+    @classmethod
+    def catch(cls) -> Stopper:
+        """The process's stopper, its handlers installed on first use."""
+        if cls._caught is None:
+            import signal  # here rather than at import: not on the start-up path
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._stop)
-        return self
+            cls._caught = stopper = cls()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                stopper._old[sig] = signal.signal(sig, stopper._stop)
+        return cls._caught
 
     def _stop(self, *_: object) -> None:
         self.stopped = True
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
         import signal
 
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        if Stopper._caught is self:
+            Stopper._caught = None
 
 
 def run_loop(poll: Callable[[int], Any], out: Output, *, duration: float | None = None,
@@ -207,7 +217,8 @@ def run_loop(poll: Callable[[int], Any], out: Output, *, duration: float | None 
     next_tick = start + interval if interval else None
     done = 0
     count_reached = False
-    with Stopper() as stopper:
+    stopper = Stopper.catch()
+    try:
         while not stopper.stopped:
             now = time.monotonic()
             wait = poll_ms / 1000
@@ -228,6 +239,8 @@ def run_loop(poll: Callable[[int], Any], out: Output, *, duration: float | None 
                     break
             if end is not None and now >= end:
                 break
+    finally:
+        stopper.release()
     if on_interval is not None and not count_reached:
         on_interval()  # the partial interval, as the C tools print it on Ctrl-C
     out.flush()
