@@ -170,13 +170,12 @@ class Tracer:
             extra = {}
             if probe.funcs:
                 btf_fd, extra = _func_info(probe)
-            if probe.target.provider in ("fentry", "fexit"):  # the kernel checks the target at load time
-                from purebpf.links.tracing_spec import TARGETS, btf_target_id
-                extra.update(expected_attach_type=TARGETS[probe.target.provider].attach_type,
-                             attach_btf_id=btf_target_id(probe.target.provider, probe.target.func))
             try:
                 if probe.target.provider == "rawtracepoint" and probe.btf_typed:
                     self.progs[probe.index] = self._load_tp_btf(probe, insns, extra)
+                elif probe.target.provider in ("fentry", "fexit"):  # the kernel checks the target at load time
+                    spec = _btf_spec(probe.target.provider, probe, insns, extra)
+                    self.progs[probe.index] = Program(spec, log_level=self.log_level)
                 else:
                     spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
                     self.progs[probe.index] = Program(spec, log_level=self.log_level)
@@ -210,17 +209,13 @@ class Tracer:
         its pointer arguments are then typed for the verifier, so helpers that take kernel objects
         (skb_output, get_socket_cookie) accept them.  Bit operations on those typed pointers are refused
         by the verifier, so a program that needs no such helper falls back to a plain raw_tp on failure."""
-        from purebpf.links.tracing_spec import TARGETS, btf_target_id
-
-        name = _prog_name(probe)
         try:
-            spec = ProgramSpec(ProgType.TRACING, insns, name=name, expected_attach_type=TARGETS["tp_btf"].attach_type,
-                               attach_btf_id=btf_target_id("tp_btf", probe.target.func), **extra)
-            return Program(spec, log_level=self.log_level)
+            return Program(_btf_spec("tp_btf", probe, insns, extra), log_level=self.log_level)
         except (VerifierError, NotFoundError):
             if probe.needs_btf:
                 raise
-        return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=name, **extra), log_level=self.log_level)
+        return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=_prog_name(probe), **extra),
+                       log_level=self.log_level)
 
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
@@ -685,6 +680,13 @@ def _all_types(types):
     for t in types:
         yield t
         yield from _all_types(t.elems)
+
+
+def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> ProgramSpec:
+    """The spec of a program on a target named in BTF (fentry, fexit, tp_btf)."""
+    from purebpf.links.tracing_spec import tracing_spec
+
+    return tracing_spec(insns, kind, probe.target.func, name=_prog_name(probe)).replace(**extra)
 
 
 def _func_info(probe: CompiledProbe):
