@@ -23,6 +23,7 @@ from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint, close_all
 from purebpf.maps import Map, MapSpec
 from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import MapType, ProgType
+from purebpf.sys.cpus import possible_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
 from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE
@@ -161,7 +162,6 @@ class Tracer:
         if self.program.exit_flag:
             self.maps[EXIT_MAP] = Map(MapSpec(MapType.ARRAY, 4, 8, 1, name=EXIT_MAP))
         if any(ev.kind == "skboutput" for ev in self.program.events):
-            from purebpf.sys.cpus import possible_cpus
             self.maps[SKB_MAP] = Map(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus(), name=SKB_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
         for probe in self.program.probes:
@@ -415,12 +415,8 @@ class Tracer:
         if info.key is not None or info.kind in ("hist", "lhist", "tseries"):
             return []
         from purebpf.trace.values import combine
-        return [((), combine(info, bytes(info.value_size * (self._ncpus() if info.per_cpu else 1)), self.enums))]
+        return [((), combine(info, bytes(info.value_size * (possible_cpus() if info.per_cpu else 1)), self.enums))]
 
-    @staticmethod
-    def _ncpus() -> int:
-        from purebpf.sys.cpus import possible_cpus as _possible_cpus
-        return _possible_cpus()
 
     def print_map(self, name: str, top: int = 0, div: int = 0, *, at_exit: bool = False) -> None:
         entries = self.entries(name)
