@@ -267,7 +267,7 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
 
     child = None
     if opts.command:
-        from purebpf.trace.runtime import HeldChild
+        from purebpf.trace.child import HeldChild
         child = HeldChild.spawn(opts.command)
     try:
         try:

@@ -41,6 +41,36 @@ class PcapWriter:
         self.file.close()
 
 
+class PacketCapture:
+    """What ``skboutput()`` calls send: packets from the per-CPU perf ring ``skb_map``, each
+    written to the pcap file its call names (one file per path, however many calls name it)."""
+
+    def __init__(self, skb_map, paths: dict[int, str], meta_size: int) -> None:
+        from purebpf.events import PerfBuffer
+
+        self.meta_size = meta_size
+        self.files: dict[str, PcapWriter] = {}
+        self.by_event: dict[int, PcapWriter] = {}
+        for ident, path in paths.items():
+            if path not in self.files:
+                self.files[path] = PcapWriter(path)
+            self.by_event[ident] = self.files[path]
+        self.ring = PerfBuffer(skb_map, self._on_packet)
+
+    def _on_packet(self, cpu: int, data: bytes) -> None:
+        ident, offset, length, ktime = struct.unpack_from("<QQQQ", data)
+        packet = data[self.meta_size:self.meta_size + length]
+        self.by_event[ident].write(ktime, packet[offset:], len(packet) - min(offset, len(packet)))
+
+    def consume(self) -> None:
+        self.ring.consume()
+
+    def close(self) -> None:
+        self.ring.close()
+        for pcap in self.files.values():
+            pcap.close()
+
+
 def read_pcap(path: str) -> tuple[int, list[tuple[int, bytes]]]:
     """(link type, [(timestamp ns, packet)]) of a nanosecond pcap file: what tests read back."""
     with open(path, "rb") as f:

@@ -25,17 +25,18 @@ from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import MapType, ProgType
 from purebpf.sys.cpus import possible_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
+from purebpf.trace.child import HeldChild
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
 from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE
 from purebpf.trace.compiler import CompiledProbe, CompiledProgram
+from purebpf.trace.json_output import json_text, jsonable, map_json
 from purebpf.trace.printf import parse_format
 from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
-from purebpf.trace.render import Hist, LHist, Stats, bucket_range, map_text, select, value_text
-from purebpf.trace.tseries import json_points
-from purebpf.trace.values import Buffer, Stack, TBool, decode, map_entries, user_symbols
+from purebpf.trace.render import Hist, LHist, map_text, select, value_text
+from purebpf.trace.values import Stack, decode, map_entries, user_symbols
 
 if TYPE_CHECKING:
-    import subprocess
+    pass
 
 RINGBUF_SIZE = 1 << 22
 DEFAULT_MAX_ENTRIES = 4096
@@ -53,61 +54,6 @@ PROG_TYPES = {
     "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
     "fentry": ProgType.TRACING, "fexit": ProgType.TRACING,
 }
-
-
-class HeldChild:
-    """The ``-c`` command, forked at once but held before ``exec`` until the
-    probes are attached, so its pid (``cpid``) is known at compile time and
-    none of its activity is missed."""
-
-    def __init__(self, proc: subprocess.Popen, gate: int) -> None:
-        self.proc = proc
-        self.gate = gate
-
-    @classmethod
-    def spawn(cls, command: str) -> HeldChild:
-        # a shell waits on a pipe, then execs the command in place: same pid, nothing runs before release
-        import shlex
-        import subprocess  # imported here: ~3 ms of every start, needed only with -c and system()
-
-        read_end, write_end = os.pipe()
-        argv = shlex.split(command)
-        script = f'read -r _ <&{read_end} || exit 1; exec {read_end}<&-; exec "$@"'
-        try:
-            proc = subprocess.Popen(["/bin/sh", "-c", script, "sh", *argv], pass_fds=(read_end,))
-        except OSError as exc:
-            os.close(write_end)
-            raise NotSupportedError(f"cannot run the -c command {argv[0]!r}: {exc.strerror}") from None
-        finally:
-            os.close(read_end)
-        return cls(proc, write_end)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def release(self) -> None:
-        if self.gate >= 0:
-            os.write(self.gate, b"\n")
-            os.close(self.gate)
-            self.gate = -1
-
-    def done(self) -> bool:
-        return self.proc.poll() is not None
-
-    def kill(self) -> None:
-        if self.gate >= 0:
-            os.close(self.gate)
-            self.gate = -1
-        if self.proc.poll() is None:
-            import subprocess
-
-            self.proc.terminate()
-            try:
-                self.proc.wait(2)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Tracer:
@@ -132,9 +78,7 @@ class Tracer:
         self.progs: dict[int, Program] = {}
         self.links: list[Link] = []
         self.ring: RingBuffer | None = None
-        self.packets = None  # skboutput(): a PerfBuffer over SKB_MAP
-        self.pcaps: dict = {}  # path -> PcapWriter
-        self.pcap_by_event: dict = {}  # skboutput event id -> PcapWriter
+        self.packets = None  # skboutput(): a PacketCapture over SKB_MAP
         self.exit_requested = False
         self.exit_code = 0
         self.enums = _enum_names(program)
@@ -185,24 +129,10 @@ class Tracer:
         if RINGBUF in self.maps:
             self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
         if SKB_MAP in self.maps:
-            self._open_packet_capture()
+            from purebpf.trace.pcap import PacketCapture
 
-    def _open_packet_capture(self) -> None:
-        """skboutput(): one pcap file per path named, and the per-CPU perf rings the packets come through."""
-        from purebpf.events import PerfBuffer
-        from purebpf.trace.pcap import PcapWriter
-
-        for ident, ev in enumerate(self.program.events):
-            if ev.kind == "skboutput":
-                if ev.fmt not in self.pcaps:
-                    self.pcaps[ev.fmt] = PcapWriter(ev.fmt)
-                self.pcap_by_event[ident] = self.pcaps[ev.fmt]
-        self.packets = PerfBuffer(self.maps[SKB_MAP], self._on_packet)
-
-    def _on_packet(self, cpu: int, data: bytes) -> None:
-        ident, offset, length, ktime = struct.unpack_from("<QQQQ", data)
-        packet = data[SKB_META_SIZE:SKB_META_SIZE + length]
-        self.pcap_by_event[ident].write(ktime, packet[offset:], len(packet) - min(offset, len(packet)))
+            paths = {ident: ev.fmt for ident, ev in enumerate(self.program.events) if ev.kind == "skboutput"}
+            self.packets = PacketCapture(self.maps[SKB_MAP], paths, SKB_META_SIZE)
 
     def _load_tp_btf(self, probe: CompiledProbe, insns: list, extra: dict) -> Program:
         """A raw tracepoint described by BTF loads as tp_btf (a TRACING program), as current bpftrace does:
@@ -383,7 +313,7 @@ class Tracer:
         if self.json:
             data = text if kind in ("printf", "time", "syscall", "cat") else text.rstrip("\n") if kind == "join" \
                 else value
-            self.out.write(json_text({"type": kind, "data": _jsonable(data)}) + "\n")
+            self.out.write(json_text({"type": kind, "data": jsonable(data)}) + "\n")
         else:
             self.out.write(text)
         self.out.flush()
@@ -432,26 +362,10 @@ class Tracer:
             self.out.flush()
 
     def _emit_json_map(self, name: str, entries: list[tuple[tuple, object]]) -> None:
-        info = self.program.maps[name]
-        if info.kind in ("hist", "lhist"):
-            kind = "hist"
-            data = {_json_key(k): _json_hist(v) for k, v in entries}
-        elif info.kind == "tseries":
-            kind = "tseries"
-            data = {_json_key(k): json_points(v) for k, v in entries}
-        elif info.kind in ("stats", "avg") and any(isinstance(v, Stats) for _, v in entries):
-            kind = "stats"
-            data = {_json_key(k): ({"count": v.count, "average": v.average, "total": v.total}
-                                   if info.kind == "stats" else v.average) for k, v in entries}
-        else:
-            kind = "map"
-            data = {_json_key(k): _jsonable(v) for k, v in entries}
-        if info.key is None:
-            data = data.get("", [] if kind in ("hist", "tseries") else None)
-            if data is None:
-                return
-        self.out.write(json_text({"type": kind, "data": {name: data}}) + "\n")
-        self.out.flush()
+        record = map_json(name, self.program.maps[name], entries)
+        if record is not None:
+            self.out.write(json_text(record) + "\n")
+            self.out.flush()
 
     def print_all_maps(self) -> None:
         if not self.program.config.print_maps_on_exit:
@@ -612,9 +526,6 @@ class Tracer:
         if self.packets is not None:
             self.packets.close()
             self.packets = None
-        for pcap in self.pcaps.values():
-            pcap.close()
-        self.pcaps, self.pcap_by_event = {}, {}
         for prog in self.progs.values():
             prog.close()
         for m in self.maps.values():
@@ -687,7 +598,6 @@ def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> Prog
 
 def _func_info(probe: CompiledProbe):
     """BTF describing the probe's functions: the kernel requires it once a program has callbacks."""
-    import struct
 
     from purebpf.btf import BTFBuilder, load_btf
     from purebpf.btf.kinds import Linkage
@@ -716,48 +626,3 @@ def _prog_name(probe: CompiledProbe) -> str:
 def _first_online_cpu() -> int:
     text = open("/sys/devices/system/cpu/online").read().strip()
     return int(text.split(",")[0].split("-")[0])
-
-
-def json_text(value: object) -> str:
-    """JSON as bpftrace writes it: ``", "`` and ``": "`` in objects, bare ``,`` in arrays."""
-    import json  # only -f json needs it: imported on first use
-
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {json_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        sep = ", " if isinstance(value, _Buckets) else ","
-        return "[" + sep.join(json_text(v) for v in value) + "]"
-    return json.dumps(value)
-
-
-def _json_key(key: tuple) -> str:
-    return ",".join(str(k) for k in key)
-
-
-def _jsonable(v: object) -> object:
-    if isinstance(v, TBool):
-        return bool(v)
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Buffer):
-        return str(v)
-    if isinstance(v, Stats):
-        return v.average
-    if isinstance(v, int) and type(v) is not int:
-        return int(v) if type(v).__name__ in ("EnumValue", "Pointer") else str(v)
-    return v
-
-
-class _Buckets(list):
-    """Histogram buckets: bpftrace separates these array items with ", " (tuples get a bare ",")."""
-
-
-def _json_hist(h: Hist | LHist) -> list[dict]:
-    out = _Buckets()
-    for i in bucket_range(h.buckets):
-        lo, hi = h.bounds(i)
-        entry = {"min": lo, "max": hi, "count": h.buckets[i]}
-        out.append({k: v for k, v in entry.items() if v is not None})
-    return out
