@@ -7,7 +7,8 @@ from purebpf.links.tracing_spec import btf_target_id, tracing_spec  # light; and
 # Tracepoint`` loads only the tracepoint module): the uprobe and kprobe
 # modules read ELF and kernel symbols, which a tracepoint tool never needs.
 _LAZY = {
-    "BtfLink": "btf_attach", "Cgroup": "cgroup", "Kprobe": "kprobe", "Lsm": "lsm",
+    "BtfLink": "btf_attach", "Cgroup": "cgroup", "Iter": "iterator", "iter_targets": "iterator",
+    "Kprobe": "kprobe", "Lsm": "lsm",
     "PerfEventLink": "perf_attach", "PerfEvent": "perf_event", "RawTracepoint": "raw_tracepoint",
     "SockMapAttach": "sockmap", "SockOps": "sockops", "TC": "tc", "TpBtf": "tp_btf", "Tracepoint": "tracepoint",
     "Tracing": "tracing", "Uprobe": "uprobe",
@@ -17,6 +18,7 @@ _LAZY = {
 __all__ = ["Link", "close_all"]
 __all__ += ["BtfLink", "Kprobe", "Lsm", "PerfEvent", "PerfEventLink", "RawTracepoint", "TpBtf", "Tracepoint", "Tracing",
             "Uprobe", "btf_target_id", "tracing_spec"]
+__all__ += ["Iter", "iter_targets"]
 __all__ += ["TC", "XDP", "Cgroup", "SockMapAttach", "SockOps"]
 
 

@@ -44,14 +44,16 @@ TARGETS = {
                         "see `purebpf trace -l 'rawtracepoint:*'`"),
     "lsm": BtfTarget(ProgType.LSM, AttachType.LSM_MAC, "func", "bpf_lsm_",
                      "LSM hooks are the bpf_lsm_* functions in vmlinux BTF"),
+    "iter": BtfTarget(ProgType.TRACING, AttachType.TRACE_ITER, "func", "bpf_iter_",
+                      "see `purebpf trace -l 'iter:*'`"),
 }
 
 
 def tracing_spec(insns: Sequence[Instruction] | bytes, kind: str, target: str, *, name: str = "",
                  license: str = "GPL", btf: BTF | None = None) -> ProgramSpec:
     """A :class:`ProgramSpec` for a ``kind`` program ("fentry", "fexit",
-    "fmod_ret", "tp_btf", "lsm") on ``target`` (function, tracepoint or LSM
-    hook name without prefix).  ``btf`` defaults to the running kernel's."""
+    "fmod_ret", "tp_btf", "lsm", "iter") on ``target`` (function, tracepoint,
+    LSM hook or iterator name without prefix).  ``btf`` defaults to the running kernel's."""
     spec = TARGETS.get(kind)
     if spec is None:
         raise InvalidInputError(f"unknown BTF attach kind {kind!r}; expected one of {', '.join(TARGETS)}")

@@ -189,6 +189,9 @@ def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
         scope.typed_args = function_args(env.structs, target.provider, target.func)
         if target.provider == "rawtracepoint":
             _check_raw_tracepoint(target, in_btf=scope.typed_args is not None)
+    elif target.provider == "iter" and env.structs.find(f"bpf_iter__{target.target}") is None:
+        raise ProbeError(f"iter {target.target} not available for your kernel version "
+                         "(see `purebpf trace -l 'iter:*'`).")
     return scope
 
 

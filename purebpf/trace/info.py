@@ -25,7 +25,7 @@ IMPLEMENTED_PROBES = {
     "fentry": ("attach", "fentry"), "fexit": ("attach", "fentry"),
 }
 NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi", "usdt",
-                          "watchpoint", "iter", "tp_btf")
+                          "watchpoint", "tp_btf")
 HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
                 "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
                 "get_current_task", "get_current_cgroup_id", "ktime_get_ns", "get_smp_processor_id",
@@ -40,6 +40,20 @@ HELPERS_NOT_USED = ("override_return", "get_func_ip", "skb_output", "d_path")
 
 def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
+
+
+def iter_loads() -> bool:
+    """Whether this kernel loads an iterator program (``iter:task``): checked by loading one."""
+    from purebpf.asm import R0, exit_, mov
+    from purebpf.errors import BPFError
+    from purebpf.links import tracing_spec
+    from purebpf.programs import Program
+
+    try:
+        with Program(tracing_spec([mov(R0, 0), exit_()], "iter", "task", name="probe_iter")):
+            return True
+    except BPFError:
+        return False
 
 
 def info_lines() -> list[str]:
@@ -68,6 +82,7 @@ def info_lines() -> list[str]:
     lines += ["", "Probe types"]
     for name, (_, kind) in IMPLEMENTED_PROBES.items():
         lines.append(f"  {name}: {_yes(bool(report.attach_kinds.get(kind)))}")
+    lines.append(f"  iter: {_yes(iter_loads())}")
     for name in NOT_IMPLEMENTED_PROBES:
         lines.append(f"  {name}: no")
     return lines

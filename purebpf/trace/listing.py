@@ -59,6 +59,13 @@ def _kernel_functions(provider: str) -> Iterator[str]:
         yield f"{provider}:{module}{name}"
 
 
+def _iterators() -> Iterator[str]:
+    from purebpf.links.iterator import iter_targets
+
+    for name in iter_targets():
+        yield f"iter:{name}"
+
+
 PROVIDERS = {
     "tracepoint": _tracepoints,
     "rawtracepoint": _rawtracepoints,
@@ -70,6 +77,7 @@ PROVIDERS = {
     "kretprobe": lambda: _kernel_functions("kretprobe"),
     "fentry": lambda: _kernel_functions("fentry"),
     "fexit": lambda: _kernel_functions("fexit"),
+    "iter": _iterators,
 }
 
 

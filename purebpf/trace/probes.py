@@ -23,7 +23,7 @@ PROVIDERS = {
     "software": "software", "s": "software", "hardware": "hardware", "h": "hardware",
     "kfunc": "fentry", "f": "fentry", "fentry": "fentry",
     "kretfunc": "fexit", "fr": "fexit", "fexit": "fexit",
-    "bench": "bench", "self": "self",
+    "bench": "bench", "self": "self", "iter": "iter", "it": "iter",
 }
 # probes run from user space (BPF_PROG_TEST_RUN) rather than attached
 USER_RUN = ("BEGIN", "END", "bench", "self")
@@ -88,6 +88,12 @@ def parse_attach_point(raw: str) -> ProbeTarget:
     if provider == "bench":  # bench:NAME, run from user space and timed (--mode bench)
         if len(args) != 1 or not args[0]:
             raise ProbeError("bench probe type requires 1 argument")
+        return ProbeTarget(provider, args[0])
+    if provider == "iter":  # iter:task: the program runs once per task when the tracer reads the iterator
+        if len(args) == 2:  # its output is binary event records for the tracer, not text for `cat PIN`
+            raise ProbeError("pinned iterators (iter:TARGET:PIN) are not supported by purebpf trace")
+        if len(args) != 1 or not args[0]:
+            raise ProbeError("iter probe type requires 1 argument")
         return ProbeTarget(provider, args[0])
     if provider in ("tracepoint", "rawtracepoint"):
         if provider == "rawtracepoint" and len(args) == 1:

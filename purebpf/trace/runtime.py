@@ -52,7 +52,7 @@ PROG_TYPES = {
     "rawtracepoint": ProgType.RAW_TRACEPOINT, "interval": ProgType.PERF_EVENT, "profile": ProgType.PERF_EVENT,
     "software": ProgType.PERF_EVENT, "hardware": ProgType.PERF_EVENT, "uprobe": ProgType.KPROBE,
     "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
-    "fentry": ProgType.TRACING, "fexit": ProgType.TRACING,
+    "fentry": ProgType.TRACING, "fexit": ProgType.TRACING, "iter": ProgType.TRACING,
 }
 
 
@@ -117,7 +117,7 @@ class Tracer:
             try:
                 if probe.target.provider == "rawtracepoint" and probe.btf_typed:
                     self.progs[probe.index] = self._load_tp_btf(probe, insns, extra)
-                elif probe.target.provider in ("fentry", "fexit"):  # the kernel checks the target at load time
+                elif probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
                     spec = _btf_spec(probe.target.provider, probe, insns, extra)
                     self.progs[probe.index] = Program(spec, log_level=self.log_level)
                 else:
@@ -200,6 +200,9 @@ class Tracer:
         if t.provider in ("fentry", "fexit"):
             from purebpf.links.tracing import Tracing
             return Tracing(prog)
+        if t.provider == "iter":
+            from purebpf.links.iterator import Iter
+            return Iter(prog)
         raise NotSupportedError(f"{t.provider} probes are not supported by purebpf trace yet")
 
     # -- events ----------------------------------------------------------------------
@@ -427,6 +430,29 @@ class Tracer:
             self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
 
+    def run_iterators(self) -> bool:
+        """Read each ``iter:`` probe's iterator to its end and print what its runs sent, in order; then the
+        program is over (as in bpftrace).  Returns whether the program had iter probes."""
+        ran = False
+        for link in self.links:
+            if link.kind == "iter":
+                ran = True
+                self._on_records(link.read())  # type: ignore[attr-defined]
+        return ran
+
+    def _on_records(self, data: bytes) -> None:
+        """Events an iterator's runs wrote one after the other (bpf_seq_write): every run's output is
+        shown, an exit() in one of them only ends the program afterwards."""
+        pos, exited = 0, self.exit_requested
+        while pos + 8 <= len(data):
+            ev = self.program.events[int.from_bytes(data[pos:pos + 8], "little")]
+            self.exit_requested = False
+            self._on_event(data[pos:pos + ev.size])
+            exited = exited or self.exit_requested
+            pos += ev.size
+        self.exit_requested = exited
+        self.poll(0)
+
     def poll(self, timeout_ms: int) -> None:
         """Deliver the events that arrive within ``timeout_ms`` (just wait, if the program sends none)."""
         if self.packets is not None:
@@ -457,9 +483,10 @@ class Tracer:
                 on_attached(count)
             self.poll(0)  # BEGIN's output, after the "Attached" line
             self.run_benchmarks()
+            iterated = self.run_iterators()
             if child is not None:
                 child.release()
-            only_begin_end = not self.program.attachable and child is None and not old_self
+            only_begin_end = not self.program.attachable and child is None and not old_self or iterated
             watch, last_watch = self._user_address_keys(), time.monotonic()
             while not (stop["now"] or self.exit_requested or only_begin_end):
                 try:
@@ -590,10 +617,11 @@ def _all_types(types):
 
 
 def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> ProgramSpec:
-    """The spec of a program on a target named in BTF (fentry, fexit, tp_btf)."""
+    """The spec of a program on a target named in BTF (fentry, fexit, tp_btf, iter)."""
     from purebpf.links.tracing_spec import tracing_spec
 
-    return tracing_spec(insns, kind, probe.target.func, name=_prog_name(probe)).replace(**extra)
+    target = probe.target.target if kind == "iter" else probe.target.func
+    return tracing_spec(insns, kind, target, name=_prog_name(probe)).replace(**extra)
 
 
 def _func_info(probe: CompiledProbe):
@@ -620,7 +648,10 @@ def _func_info(probe: CompiledProbe):
 
 def _prog_name(probe: CompiledProbe) -> str:
     t = probe.target
+    if t.provider == "iter":
+        return t.target[:15]
     return (t.func or t.provider)[:15]
+
 
 
 def _first_online_cpu() -> int:

@@ -12,6 +12,7 @@ from purebpf.asm import (
     R3,
     R4,
     R5,
+    R6,
     R7,
     R8,
     AluOp,
@@ -19,6 +20,7 @@ from purebpf.asm import (
     add,
     alu,
     call,
+    call_kfunc,
     endian,
     exit_,
     ja,
@@ -264,6 +266,23 @@ class CallsMixin(CodegenBase):
                   stx(8, FP, out + 8, R0))
         return out
 
+    def c_comm(self, e: ast.Call) -> int:
+        """comm(pid): task = bpf_task_from_pid(pid); copy task->comm; bpf_task_release(task)."""
+        if not e.args:
+            return self.e_Builtin(ast.Builtin(e.loc, "comm"))
+        from_pid, release, comm_off = e.btf_id
+        out = self.alloc(16)
+        self.zero(out, 16)
+        self.expr(e.args[0])
+        done = self.label()
+        self.emit(mov(R1, R0), call_kfunc(from_pid), jmp(JmpOp.JEQ, R0, 0, done))
+        for i in (0, 8):
+            self.emit(ldx(8, R1, R0, comm_off + i), stx(8, FP, out + i, R1))
+        self.emit(mov(R1, R0), call_kfunc(release))
+        self.place(done)
+        self.emit(ja(0))
+        return out
+
     def c_percpu_kaddr(self, e: ast.Call) -> None:
         if len(e.args) == 1:
             self.emit(ld_btf_id(R1, e.btf_id), call("this_cpu_ptr"))
@@ -449,6 +468,12 @@ class CallsMixin(CodegenBase):
         for arg, t in zip(args, ev.arg_types, strict=True):
             self.store(arg, buf + pos, t)
             pos += t.padded
+        if self.scope.target.provider == "iter":
+            # into the iterator's output (ctx->meta->seq), read by user space in order, record after record
+            self.emit(ldx(8, R1, R6, 0), ldx(8, R1, R1, 0))
+            self.fp_ptr(R2, buf)
+            self.emit(mov(R3, ev.size), call("seq_write"))
+            return
         self.emit(ld_map_fd(R1, RINGBUF))
         self.fp_ptr(R2, buf)
         self.emit(mov(R3, ev.size), mov(R4, 0), call("ringbuf_output"))

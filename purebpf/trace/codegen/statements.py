@@ -36,7 +36,11 @@ class StatementsMixin(CodegenBase):
 
     def build(self, probe: ast.Probe) -> list[Instruction]:
         self.emit(mov(R6, R1))
-        if self.ctx.exit_flag and self.scope.target.provider != "END":  # END runs after exit() by design
+        iterator = self.scope.target.provider == "iter"
+        if iterator:  # the call after the last object has no object (ctx->task... NULL): nothing to show
+            self.emit(ldx(8, R0, R6, 8), jmp(JmpOp.JEQ, R0, 0, "exit"))
+        # END runs after exit() by design; an iteration runs to its end once started, as bpftrace's does
+        if self.ctx.exit_flag and self.scope.target.provider != "END" and not iterator:
             self.exit_flag_value()
             running = self.label()
             self.emit(jmp(JmpOp.JEQ, R0, 0, running), ldx(8, R0, R0, 0), jmp(JmpOp.JNE, R0, 0, "exit"))

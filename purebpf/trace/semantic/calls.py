@@ -15,7 +15,7 @@ from purebpf.trace.semantic.scope import (
     MapInfo,
     ProbeScope,
 )
-from purebpf.trace.types import BOOL, INET, INT64, NONE, STRING, UINT64, Array, Buffer, Int, Ptr, Str, TType
+from purebpf.trace.types import BOOL, COMM, INET, INT64, NONE, STRING, UINT64, Array, Buffer, Int, Ptr, Str, TType
 
 PID_NAMESPACES = ("curr_ns", "init")
 
@@ -269,6 +269,26 @@ class CallsMixin(SemanticBase):
             self.error("cgroup_path() filter must be a string literal", e.args[1].loc)
             return TType("cgroup_path")
         return TType("cgroup_path", extra=e.args[1].value if len(e.args) == 2 else "")
+
+    def call_comm(self, e, scope, statement):
+        """``comm(pid)`` (bpftrace's stdlib): the name of the task with that pid, looked up with the
+        bpf_task_from_pid kfunc, which only BTF-typed (TRACING) programs may call; ``comm()`` is ``comm``."""
+        if not self._nargs(e, 0, 1) or not e.args:
+            return COMM
+        if self.expr(e.args[0], scope).kind != "int":
+            self.error("comm(): the pid must be an integer", e.args[0].loc)
+        if scope.target.provider not in ("iter", "fentry", "fexit", "rawtracepoint"):
+            self.error("comm(pid) can only be used in iter, fentry, fexit and rawtracepoint probes (it calls the "
+                       "bpf_task_from_pid kfunc)", e.loc)
+            return COMM
+        btf = self.env.structs.btf
+        ids = [btf.find_ids(name, "func") for name in ("bpf_task_from_pid", "bpf_task_release")] if btf else []
+        if not ids or not all(ids):
+            self.error("comm(pid) needs the bpf_task_from_pid and bpf_task_release kfuncs (Linux 6.2+)", e.loc)
+            return COMM
+        scope.btf_helpers = True
+        e.btf_id = (ids[0][0], ids[1][0], btf.member_offset("task_struct", "comm"))
+        return COMM
 
     def call_percpu_kaddr(self, e, scope, statement):
         """``percpu_kaddr("runqueues"[, cpu])``: a per-CPU kernel variable's address on a CPU (this one

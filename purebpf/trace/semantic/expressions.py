@@ -224,6 +224,9 @@ class ExpressionsMixin(SemanticBase):
             self.error("The func builtin can not be used with '" + provider + "' probes", e.loc)
         if name == "curtask":
             return Ptr(self.env.structs.find("task_struct") or TType("struct", 0, extra="task_struct"))
+        if name == "ctx" and provider == "iter":  # struct bpf_iter__<target> *: ctx.task, ctx.file, ctx.vma...
+            found = self.env.structs.find(f"bpf_iter__{scope.target.target}")
+            return Ptr(found) if found is not None else Ptr(TType("void", 0))
         t = BUILTIN_TYPES.get(name)
         if t is None:
             self.error(f"The {name} builtin is not supported by purebpf trace", e.loc)
