@@ -63,16 +63,36 @@ def test_hardirqs_time_and_histograms(tmp_path):
         int(m.group(1)) for m in map(ROW.match, lines) if m) > 0
 
 
+def recursion_misses(prog_name: str) -> int:
+    """Runs the kernel skipped because another BPF program was running on that CPU (a softirq can
+    arrive in the middle of one): the kernel counts them, so the test can account for them."""
+    from purebpf.programs.info import program_info
+    from purebpf.sys import FD
+    from purebpf.sys.objects import fd_by_id, iter_ids
+
+    total = 0
+    for prog_id in iter_ids("prog"):
+        fd = FD(fd_by_id("prog", prog_id))
+        try:
+            info = program_info(fd.raw)
+        finally:
+            fd.close()
+        if info.name == prog_name:
+            total += info.recursion_misses
+    return total
+
+
 def test_softirqs_counts_every_softirq(tmp_path):
     tool = start_purebpf("softirqs", "-C", "-j")
     before = softirq_counts()
     make_io(tmp_path / "f")
     after = softirq_counts()
+    missed = recursion_misses("softirq_count")
     seen = {r["softirq"]: r["count"] for r in map(json.loads, tool.stop().splitlines())}
     delta = {k: after[k] - before[k] for k in after if after[k] > before[k]}
     assert delta
     for name, n in delta.items():
-        assert seen.get(name, 0) >= n, (name, seen, delta)
+        assert seen.get(name, 0) + missed >= n, (name, seen, delta, missed)
 
 
 def test_same_irqs_as_libbpf_tools(tmp_path):
