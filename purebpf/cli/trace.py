@@ -293,10 +293,11 @@ def _trace(opts: Options, program, pid: int | None, child) -> int:
 
     _take_bpftrace_name()
     json_output = opts.format == "json"
-    out = open(opts.output, "w") if opts.output else sys.stdout  # noqa: SIM115 - closed below
+    out = _output_stream(opts)
     try:
         with Tracer(program, out=out, json_output=json_output, pid=pid, unsafe=opts.unsafe,
-                    warnings=not opts.no_warnings, log_level=BPF_LOG_STATS if opts.verbose else 0) as tracer:
+                    warnings=not opts.no_warnings, log_level=BPF_LOG_STATS if opts.verbose else 0,
+                    buffering=opts.buffering) as tracer:
             if opts.verbose:
                 _verifier_stats(tracer)
             if opts.dry_run:
@@ -305,6 +306,16 @@ def _trace(opts: Options, program, pid: int | None, child) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+
+
+def _output_stream(opts: Options):
+    """Where the program's output goes: -o FILE, else stdout; with ``-B full`` through a buffer of
+    our own (stdout may be unbuffered, PYTHONUNBUFFERED), written out when full or at the end."""
+    if opts.output:
+        return open(opts.output, "w")  # noqa: SIM115 - the caller closes it
+    if opts.buffering == "full":
+        return open(sys.stdout.fileno(), "w", buffering=1 << 16, closefd=False)  # noqa: SIM115 - closed by caller
+    return sys.stdout
 
 
 def _take_bpftrace_name() -> None:

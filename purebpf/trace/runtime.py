@@ -62,13 +62,15 @@ class Tracer:
 
     def __init__(self, program: CompiledProgram, *, out: TextIO | None = None, json_output: bool = False,
                  pid: int | None = None, on_printf: Callable[[str, list], None] | None = None,
-                 unsafe: bool = False, warnings: bool = True, log_level: int = 0) -> None:
+                 unsafe: bool = False, warnings: bool = True, log_level: int = 0, buffering: str = "line") -> None:
         """``on_printf(fmt, args)``, when given, receives each printf's decoded
         arguments instead of the text being printed: tools built on the
-        language format their own columns this way."""
+        language format their own columns this way.  ``buffering`` is -B: "full"
+        leaves output in the stream's buffer, "line" and "none" write each event out."""
         self.program = program
         self.on_printf = on_printf
         self.out = out or sys.stdout
+        self.flush_each = buffering != "full"
         self.json = json_output
         self.pid = pid
         self.unsafe = unsafe
@@ -319,7 +321,8 @@ class Tracer:
             self.out.write(json_text({"type": kind, "data": jsonable(data)}) + "\n")
         else:
             self.out.write(text)
-        self.out.flush()
+        if self.flush_each:
+            self.out.flush()
 
     # -- maps --------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 
@@ -32,3 +33,21 @@ def _first_line_while_running(*flags: str) -> tuple[bytes, bool]:
 def test_lines_reach_a_pipe_as_they_are_printed(flags):
     assert _first_line_while_running(*flags) == (b"first\n", True)
 
+
+
+def test_full_buffering_holds_lines_until_exit():
+    """``-B full``: nothing reaches the pipe while the program runs (its few bytes stay in the
+    buffer), then everything arrives when it ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "purebpf", "trace", "-B", "full", "-e",
+                             'interval:ms:20 { printf("tick\\n"); }'], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr.readline().startswith(b"Attached")
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        assert not ready  # ~25 ticks printed by now, none written out
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert out.count(b"tick\n") >= 1 and proc.returncode == 0
