@@ -167,20 +167,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"-m {args.min_block_time} must be smaller than -M {args.max_block_time}")
     common.require_process(args.pid)
     common.require_thread(args.tid)
-    out = common.Output(args.json)
-    with Session() as s:
-        info, stackmap, link = build(s, args)
-        if not args.folded and not args.json:
-            what = f"PID {args.pid}" if args.pid else "all threads"
-            until = f"for {args.duration} secs" if args.duration else "... Hit Ctrl-C to end"
-            out.text(f"Tracing off-CPU time (us) of {what} by user + kernel stack {until}.")
-        common.ready(out)
-        common.run_loop(common.sleep_ms, out, duration=args.duration)
-        link.close()  # stop counting before reading
-        folded = stacks.report(out, collect(info, stackmap), folded=args.folded, delimit=args.delimited,
-                               annotate=False, separator=args.delimited)
-    if args.svg:
-        from purebpf.tools import flamegraph
-
-        flamegraph.write(args.svg, folded, "purebpf offcputime")
-    return 0
+    return stacks.count_stacks(
+        args, "Tracing off-CPU time (us)", "offcputime", lambda s: build(s, args),
+        lambda out, info, stackmap: stacks.report(out, collect(info, stackmap), folded=args.folded,
+                                                  delimit=args.delimited, annotate=False, separator=args.delimited))

@@ -90,19 +90,5 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("-U and -K cannot be used together: give one, or neither for both stacks")
     common.require_process(args.pid)
     common.require_thread(args.tid)
-    out = common.Output(args.json)
-    with Session() as s:
-        counts, stackmap, sampling = build(s, args)
-        if not args.folded and not args.json:
-            what = f"PID {args.pid}" if args.pid else "all threads"
-            until = f"for {args.duration} secs" if args.duration else "... Hit Ctrl-C to end"
-            out.text(f"Sampling at {args.frequency} Hertz of {what} by user + kernel stack {until}.")
-        common.ready(out)
-        common.run_loop(common.sleep_ms, out, duration=args.duration)
-        sampling.close()  # stop sampling before reading
-        folded = report(out, args, collect(counts, stackmap))
-    if args.svg:
-        from purebpf.tools import flamegraph
-
-        flamegraph.write(args.svg, folded, "purebpf profile")
-    return 0
+    return stacks.count_stacks(args, f"Sampling at {args.frequency} Hertz", "profile", lambda s: build(s, args),
+                               lambda out, counts, stackmap: report(out, args, collect(counts, stackmap)))

@@ -1,6 +1,7 @@
 """Stacks for profile, offcputime and memleak: frames out of a stack trace
 map, named by :mod:`purebpf.symbols`, merged, printed as bcc's multi-line
-stacks or as folded lines for flame graphs."""
+stacks or as folded lines for flame graphs; and the run the two stack
+counting tools share (:func:`count_stacks`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,38 @@ from dataclasses import dataclass
 
 from purebpf.symbols import UNKNOWN, Symbolizer
 
-__all__ = ["UNKNOWN", "Sample", "Symbolizer", "folded_line", "merge", "report", "stack_frames"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+__all__ = ["UNKNOWN", "Sample", "Symbolizer", "count_stacks", "folded_line", "merge", "report", "stack_frames"]
+
+
+def count_stacks(args: argparse.Namespace, activity: str, tool: str, build: Callable, report_counts: Callable) -> int:
+    """profile's and offcputime's run: ``build(session)`` gives (counts, stack map, source); say
+    what is traced (not with -f or -j), count until Ctrl-C or -d seconds, stop the source before
+    reading, ``report_counts(out, counts, stack map)`` prints and returns the folded lines, drawn
+    as an SVG flame graph with --svg."""
+    from purebpf.tools import common
+    from purebpf.tools.session import Session
+
+    out = common.Output(args.json)
+    with Session() as s:
+        counts, stackmap, source = build(s)
+        if not args.folded and not args.json:
+            what = f"PID {args.pid}" if args.pid else "all threads"
+            until = f"for {args.duration} secs" if args.duration else "... Hit Ctrl-C to end"
+            out.text(f"{activity} of {what} by user + kernel stack {until}.")
+        common.ready(out)
+        common.run_loop(common.sleep_ms, out, duration=args.duration)
+        source.close()  # stop counting before reading
+        folded = report_counts(out, counts, stackmap)
+    if args.svg:
+        from purebpf.tools import flamegraph
+
+        flamegraph.write(args.svg, folded, f"purebpf {tool}")
+    return 0
 
 
 def stack_frames(stackmap, stack_id: int) -> list[int]:
