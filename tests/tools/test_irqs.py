@@ -84,11 +84,14 @@ def recursion_misses(prog_name: str) -> int:
 
 def test_softirqs_counts_every_softirq(tmp_path):
     tool = start_purebpf("softirqs", "-C", "-j")
-    before = softirq_counts()
-    make_io(tmp_path / "f")
-    after = softirq_counts()
-    missed = recursion_misses("softirq_count")
-    seen = {r["softirq"]: r["count"] for r in map(json.loads, tool.stop().splitlines())}
+    try:
+        before = softirq_counts()
+        make_io(tmp_path / "f")
+        after = softirq_counts()
+        missed = recursion_misses("softirq_count")
+    finally:
+        output = tool.stop()
+    seen = {r["softirq"]: r["count"] for r in map(json.loads, output.splitlines())}
     delta = {k: after[k] - before[k] for k in after if after[k] > before[k]}
     assert delta
     for name, n in delta.items():
