@@ -8,7 +8,14 @@ import subprocess
 
 import pytest
 
-from tests.tools.harness import WORK_COMM, WORK_SRC
+from tests.tools.harness import WORK_COMM, WORK_SRC, kill_leftovers
+
+
+@pytest.fixture(autouse=True)
+def _no_tool_left_running():
+    """After each test, whatever it left running (a failed assertion before ``stop()``) is killed."""
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture(scope="session")

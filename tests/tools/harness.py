@@ -20,6 +20,18 @@ WORK_COMM = "pbtoolwork"
 QUIET_START = 1.5  # seconds a C tool that prints nothing at start needs to attach
 
 
+_STARTED: list[Running] = []
+
+
+def kill_leftovers() -> None:
+    """Kill the tools a test started and did not stop (it failed first): none stays attached."""
+    while _STARTED:
+        proc = _STARTED.pop().proc
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 class Running:
     """A tool process, stopped with SIGINT; ``output`` holds what it printed."""
 
@@ -27,6 +39,7 @@ class Running:
         self.argv = argv
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=env, cwd=str(ROOT))
+        _STARTED.append(self)
         self.stdout = ""
         self.stderr = ""
         self._wait_ready(ready)
