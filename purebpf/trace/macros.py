@@ -32,7 +32,36 @@ def _builtin_name(name: str) -> str | None:
     return None
 
 
-class Expander:
+class _Rewriter:
+    """A walk that replaces expressions (``expr`` returns the node to put in its place) and goes
+    into statements and probes, field by field; ``enter`` sees each statement first."""
+
+    def visit(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.visit(n) for n in node]
+        if isinstance(node, ast.Expr):
+            return self.expr(node)
+        if isinstance(node, (ast.Stmt, ast.Probe)):
+            self.enter(node)
+            self.children(node)
+        return node
+
+    def enter(self, node: ast.Stmt | ast.Probe) -> None:
+        pass
+
+    def children(self, node: Any) -> None:
+        for name in node.__dataclass_fields__:
+            if name in ("loc", "type"):
+                continue
+            value = getattr(node, name)
+            if isinstance(value, (list, ast.Expr, ast.Stmt)):
+                setattr(node, name, self.visit(value))
+
+    def expr(self, e: ast.Expr) -> ast.Expr:
+        raise NotImplementedError
+
+
+class Expander(_Rewriter):
     def __init__(self, prog: ast.Program, diags: Diagnostics, config: Config) -> None:
         self.config = config
         self.macros = {(m.name, len(m.params)): m for m in prog.macros}
@@ -41,23 +70,6 @@ class Expander:
         self.depth = 0
 
     # -- generic tree rewriting ---------------------------------------------------------
-
-    def rewrite(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.rewrite(n) for n in node]
-        if isinstance(node, ast.Expr):
-            return self.expr(node)
-        if isinstance(node, (ast.Stmt, ast.Probe)):
-            self.children(node)
-        return node
-
-    def children(self, node: Any) -> None:
-        for name in node.__dataclass_fields__:
-            if name in ("loc", "type"):
-                continue
-            value = getattr(node, name)
-            if isinstance(value, (list, ast.Expr, ast.Stmt)):
-                setattr(node, name, self.rewrite(value))
 
     def config_record(self, loc) -> ast.Tuple:
         """``config()``: the program's options as a record of constants."""
@@ -145,31 +157,13 @@ def _mark_expansion(body: ast.Expr, call: Location) -> None:
             node.loc = dataclasses.replace(loc, expanded_from=call)
 
 
-class _Substitute:
+class _Substitute(_Rewriter):
     """Renames and replacements inside one copy of a macro body."""
 
     def __init__(self, renames: dict[str, str], exprs: dict[str, ast.Expr], suffix: str) -> None:
         self.renames = renames
         self.exprs = exprs
         self.suffix = suffix
-
-    def node(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.node(n) for n in node]
-        if isinstance(node, ast.Expr):
-            return self.expr(node)
-        if isinstance(node, ast.Stmt):
-            self.stmt_types(node)
-            self.children(node)
-        return node
-
-    def children(self, node: Any) -> None:
-        for name in node.__dataclass_fields__:
-            if name in ("loc", "type"):
-                continue
-            value = getattr(node, name)
-            if isinstance(value, (list, ast.Expr, ast.Stmt)):
-                setattr(node, name, self.node(value))
 
     def type_text(self, text: str) -> str | None:
         """A type written with a parameter bound to ``typeof(T)`` (``a *``, ``typeof(a)``, ``a[2]``)
@@ -183,7 +177,7 @@ class _Substitute:
             return bound.type_name + rest
         return None
 
-    def stmt_types(self, s: ast.Stmt) -> None:
+    def enter(self, s: ast.Stmt) -> None:
         if isinstance(s, ast.VarDecl) and s.type_name:
             text = self.type_text(s.type_name)
             if text is None:  # let $y: typeof(x) with x an expression: the expression's type
@@ -301,7 +295,7 @@ def expand(prog: ast.Program, diags: Diagnostics, config: Config | None = None) 
     for probe in prog.probes:
         if probe.pred is not None:
             probe.pred = expander.expr(probe.pred)
-        probe.body = expander.rewrite(probe.body)
+        probe.body = expander.visit(probe.body)
         scopes = _Scopes(expander.counter)
         scopes.node(probe.pred)
         scopes.block(probe.body)
