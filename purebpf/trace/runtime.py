@@ -10,33 +10,28 @@ from __future__ import annotations
 
 import os
 import signal
-import struct
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from purebpf.asm import resolve_maps
-from purebpf.errors import BPFError, NotFoundError, NotSupportedError, VerifierError
+from purebpf.errors import BPFError
 from purebpf.events import RingBuffer
-from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint, close_all
+from purebpf.links import Link, close_all
 from purebpf.maps import Map, MapSpec
-from purebpf.programs import Program, ProgramSpec
-from purebpf.sys import MapType, ProgType
+from purebpf.programs import Program
+from purebpf.sys import MapType
 from purebpf.sys.cpus import possible_cpus
-from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
+from purebpf.trace.attach import attach_probe, load_probe
 from purebpf.trace.child import HeldChild
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
 from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE
-from purebpf.trace.compiler import CompiledProbe, CompiledProgram
+from purebpf.trace.compiler import CompiledProgram
 from purebpf.trace.json_output import json_text, jsonable, map_json
 from purebpf.trace.printf import parse_format
-from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
 from purebpf.trace.render import Hist, LHist, map_text, select, value_text
 from purebpf.trace.values import Stack, decode, map_entries, user_symbols
-
-if TYPE_CHECKING:
-    pass
 
 RINGBUF_SIZE = 1 << 22
 DEFAULT_MAX_ENTRIES = 4096
@@ -45,15 +40,6 @@ BENCH_BUDGET_NS = 100_000_000  # each bench probe runs this long
 USER_PID_WATCH_S = 0.5  # how often the pids behind ustack/usym map keys are looked at (mappings kept)
 BENCH_MAX_ITERS = 1_000_000
 STACK_ENTRIES = 4096
-PROG_TYPES = {
-    "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "bench": ProgType.RAW_TRACEPOINT,
-    "self": ProgType.RAW_TRACEPOINT,
-    "tracepoint": ProgType.TRACEPOINT,
-    "rawtracepoint": ProgType.RAW_TRACEPOINT, "interval": ProgType.PERF_EVENT, "profile": ProgType.PERF_EVENT,
-    "software": ProgType.PERF_EVENT, "hardware": ProgType.PERF_EVENT, "uprobe": ProgType.KPROBE,
-    "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
-    "fentry": ProgType.TRACING, "fexit": ProgType.TRACING, "iter": ProgType.TRACING,
-}
 
 
 class Tracer:
@@ -111,23 +97,7 @@ class Tracer:
             self.maps[SKB_MAP] = Map(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus(), name=SKB_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
         for probe in self.program.probes:
-            insns = resolve_maps(probe.insns, fds)
-            btf_fd = None
-            extra = {}
-            if probe.funcs:
-                btf_fd, extra = _func_info(probe)
-            try:
-                if probe.target.provider == "rawtracepoint" and probe.btf_typed:
-                    self.progs[probe.index] = self._load_tp_btf(probe, insns, extra)
-                elif probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
-                    spec = _btf_spec(probe.target.provider, probe, insns, extra)
-                    self.progs[probe.index] = Program(spec, log_level=self.log_level)
-                else:
-                    spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
-                    self.progs[probe.index] = Program(spec, log_level=self.log_level)
-            finally:
-                if btf_fd is not None:
-                    btf_fd.close()
+            self.progs[probe.index] = load_probe(probe, resolve_maps(probe.insns, fds), self.log_level)
         if RINGBUF in self.maps:
             self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
         if SKB_MAP in self.maps:
@@ -136,19 +106,6 @@ class Tracer:
             paths = {ident: ev.fmt for ident, ev in enumerate(self.program.events) if ev.kind == "skboutput"}
             self.packets = PacketCapture(self.maps[SKB_MAP], paths, SKB_META_SIZE)
 
-    def _load_tp_btf(self, probe: CompiledProbe, insns: list, extra: dict) -> Program:
-        """A raw tracepoint described by BTF loads as tp_btf (a TRACING program), as current bpftrace does:
-        its pointer arguments are then typed for the verifier, so helpers that take kernel objects
-        (skb_output, get_socket_cookie) accept them.  Bit operations on those typed pointers are refused
-        by the verifier, so a program that needs no such helper falls back to a plain raw_tp on failure."""
-        try:
-            return Program(_btf_spec("tp_btf", probe, insns, extra), log_level=self.log_level)
-        except (VerifierError, NotFoundError):
-            if probe.needs_btf:
-                raise
-        return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=_prog_name(probe), **extra),
-                       log_level=self.log_level)
-
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
         probes = self.program.attachable
@@ -156,56 +113,8 @@ class Tracer:
         # them in reverse so they run in program order, as every other kind of probe does
         user = [p for p in probes if p.target.provider in ("uprobe", "uretprobe")]
         for probe in [p for p in probes if p.target.provider not in ("uprobe", "uretprobe")] + user[::-1]:
-            self.links.append(self._attach(probe, self.progs[probe.index]))
+            self.links.append(attach_probe(probe, self.progs[probe.index], self.pid))
         return len(self.program.probes)  # BEGIN and END count, as bpftrace counts them
-
-    def _attach(self, probe: CompiledProbe, prog: Program) -> Link:
-        t = probe.target
-        if t.provider == "tracepoint":
-            return Tracepoint(prog, t.target, t.func)
-        if t.provider == "rawtracepoint":
-            if prog.type == ProgType.TRACING:
-                from purebpf.links.tp_btf import TpBtf
-                return TpBtf(prog)
-            return RawTracepoint(prog, t.func)
-        if t.provider == "interval":
-            return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period,
-                             cpus=[_first_online_cpu()])
-        if t.provider == "profile":
-            if t.freq:
-                return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_freq=t.period)
-            return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period)
-        if t.provider in ("software", "hardware"):
-            table, kind = (SOFTWARE_EVENTS, PerfType.SOFTWARE) if t.provider == "software" else (
-                HARDWARE_EVENTS, PerfType.HARDWARE)
-            default = 1000 if t.provider == "software" else 1_000_000
-            config = table[t.target]
-            config = SoftwareEvent(config) if t.provider == "software" else HardwareEvent(config)
-            return PerfEvent(prog, kind, config, sample_period=t.period or default)
-        if t.provider in ("uprobe", "uretprobe"):
-            from purebpf.links import Uprobe  # imported here: it reads ELF symbols (pyelftools, ~20 ms to import)
-
-            address = int(t.func, 0) if t.func[:1].isdigit() else None  # uprobe:/bin/x:0x401000 is an address
-            try:
-                if address is not None:
-                    _check_code_address(t.target, address, self.pid)
-                return Uprobe(prog, t.target, t.func if address is None else address, offset=t.offset,
-                              retprobe=t.provider == "uretprobe", pid=self.pid)
-            except NotFoundError:
-                if address is None:
-                    raise
-                raise NotFoundError(f"Could not resolve address: {t.target}:{address:#x}") from None
-        if t.provider in ("kprobe", "kretprobe"):
-            from purebpf.links import Kprobe
-
-            return Kprobe(prog, t.func, offset=t.offset, retprobe=t.provider == "kretprobe")
-        if t.provider in ("fentry", "fexit"):
-            from purebpf.links.tracing import Tracing
-            return Tracing(prog)
-        if t.provider == "iter":
-            from purebpf.links.iterator import Iter
-            return Iter(prog)
-        raise NotSupportedError(f"{t.provider} probes are not supported by purebpf trace yet")
 
     # -- events ----------------------------------------------------------------------
 
@@ -582,15 +491,6 @@ def _max_cat_bytes() -> int:
         return 10240
 
 
-def _check_code_address(binary: str, address: int, pid: int | None) -> None:
-    """An address probed in a binary must be code: inside an executable segment."""
-    from purebpf.links.symbols import resolve_binary, symbol_table
-
-    table = symbol_table(resolve_binary(binary, pid))
-    if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.memsz for seg in table.segments):
-        raise NotFoundError(f"address {address:#x} is not code in {binary}")
-
-
 def _enum_names(program: CompiledProgram) -> dict[str, dict[int, str]]:
     """Enumerator names of every enum type the program prints: its own C definitions, then the
     kernel's BTF (``args.reason`` of ``skb:kfree_skb`` is an ``enum skb_drop_reason``)."""
@@ -617,46 +517,3 @@ def _all_types(types):
     for t in types:
         yield t
         yield from _all_types(t.elems)
-
-
-def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> ProgramSpec:
-    """The spec of a program on a target named in BTF (fentry, fexit, tp_btf, iter)."""
-    from purebpf.links.tracing_spec import tracing_spec
-
-    target = probe.target.target if kind == "iter" else probe.target.func
-    return tracing_spec(insns, kind, target, name=_prog_name(probe)).replace(**extra)
-
-
-def _func_info(probe: CompiledProbe):
-    """BTF describing the probe's functions: the kernel requires it once a program has callbacks."""
-
-    from purebpf.btf import BTFBuilder, load_btf
-    from purebpf.btf.kinds import Linkage
-
-    b = BTFBuilder()
-    long_ = b.add_int("long", 8, signed=True)
-    records = []
-    main_proto = b.add_func_proto(long_, [("ctx", long_)])
-    name = _prog_name(probe)
-    if not name.isidentifier():  # BTF wants a C name: interval:ms:100's function is "100"
-        name = "probe_" + "".join(c if c.isalnum() else "_" for c in name)
-    records.append((0, b.add_func(name, main_proto, Linkage.GLOBAL)))
-    for slot, name, nparams in probe.funcs:
-        proto = b.add_func_proto(long_, [(f"a{i}", long_) for i in range(nparams)])
-        records.append((slot, b.add_func(name, proto, Linkage.STATIC)))
-    fd = load_btf(b.to_bytes())
-    info = b"".join(struct.pack("<II", slot, type_id) for slot, type_id in records)
-    return fd, {"prog_btf_fd": fd.raw, "func_info": info, "func_info_rec_size": 8}
-
-
-def _prog_name(probe: CompiledProbe) -> str:
-    t = probe.target
-    if t.provider == "iter":
-        return t.target[:15]
-    return (t.func or t.provider)[:15]
-
-
-
-def _first_online_cpu() -> int:
-    text = open("/sys/devices/system/cpu/online").read().strip()
-    return int(text.split(",")[0].split("-")[0])

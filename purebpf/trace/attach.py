@@ -1,0 +1,166 @@
+"""Loading one compiled probe into the kernel and attaching it to its event.
+
+Each kind of attach point needs a different program type, and some (fentry,
+fexit, tp_btf, iter) a BTF target named at load time; the tracer itself only
+walks its probes and calls :func:`load_probe` and :func:`attach_probe`.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from purebpf.errors import NotFoundError, NotSupportedError, VerifierError
+from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint
+from purebpf.programs import Program, ProgramSpec
+from purebpf.sys import ProgType
+from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
+from purebpf.trace.compiler import CompiledProbe
+from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
+
+PROG_TYPES = {
+    "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "bench": ProgType.RAW_TRACEPOINT,
+    "self": ProgType.RAW_TRACEPOINT,
+    "tracepoint": ProgType.TRACEPOINT,
+    "rawtracepoint": ProgType.RAW_TRACEPOINT, "interval": ProgType.PERF_EVENT, "profile": ProgType.PERF_EVENT,
+    "software": ProgType.PERF_EVENT, "hardware": ProgType.PERF_EVENT, "uprobe": ProgType.KPROBE,
+    "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
+    "fentry": ProgType.TRACING, "fexit": ProgType.TRACING, "iter": ProgType.TRACING,
+}
+
+
+def load_probe(probe: CompiledProbe, insns: list, log_level: int = 0) -> Program:
+    """Load ``insns`` (maps already resolved) as the program of ``probe``."""
+    btf_fd = None
+    extra: dict = {}
+    if probe.funcs:
+        btf_fd, extra = _func_info(probe)
+    try:
+        if probe.target.provider == "rawtracepoint" and probe.btf_typed:
+            return _load_tp_btf(probe, insns, extra, log_level)
+        if probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
+            return Program(_btf_spec(probe.target.provider, probe, insns, extra), log_level=log_level)
+        spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
+        return Program(spec, log_level=log_level)
+    finally:
+        if btf_fd is not None:
+            btf_fd.close()
+
+
+def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int) -> Program:
+    """A raw tracepoint described by BTF loads as tp_btf (a TRACING program), as current bpftrace does:
+    its pointer arguments are then typed for the verifier, so helpers that take kernel objects
+    (skb_output, get_socket_cookie) accept them.  Bit operations on those typed pointers are refused
+    by the verifier, so a program that needs no such helper falls back to a plain raw_tp on failure."""
+    try:
+        return Program(_btf_spec("tp_btf", probe, insns, extra), log_level=log_level)
+    except (VerifierError, NotFoundError):
+        if probe.needs_btf:
+            raise
+    return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=_prog_name(probe), **extra),
+                   log_level=log_level)
+
+
+def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None) -> Link:
+    """Attach the loaded program of ``probe``; ``pid`` is ``-p``/``-c``'s process (uprobes)."""
+    t = probe.target
+    if t.provider == "tracepoint":
+        return Tracepoint(prog, t.target, t.func)
+    if t.provider == "rawtracepoint":
+        if prog.type == ProgType.TRACING:
+            from purebpf.links.tp_btf import TpBtf
+            return TpBtf(prog)
+        return RawTracepoint(prog, t.func)
+    if t.provider == "interval":
+        return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period,
+                         cpus=[_first_online_cpu()])
+    if t.provider == "profile":
+        if t.freq:
+            return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_freq=t.period)
+        return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period)
+    if t.provider in ("software", "hardware"):
+        table, kind = (SOFTWARE_EVENTS, PerfType.SOFTWARE) if t.provider == "software" else (
+            HARDWARE_EVENTS, PerfType.HARDWARE)
+        default = 1000 if t.provider == "software" else 1_000_000
+        config = table[t.target]
+        config = SoftwareEvent(config) if t.provider == "software" else HardwareEvent(config)
+        return PerfEvent(prog, kind, config, sample_period=t.period or default)
+    if t.provider in ("uprobe", "uretprobe"):
+        return _attach_uprobe(probe, prog, pid)
+    if t.provider in ("kprobe", "kretprobe"):
+        from purebpf.links import Kprobe
+
+        return Kprobe(prog, t.func, offset=t.offset, retprobe=t.provider == "kretprobe")
+    if t.provider in ("fentry", "fexit"):
+        from purebpf.links.tracing import Tracing
+        return Tracing(prog)
+    if t.provider == "iter":
+        from purebpf.links.iterator import Iter
+        return Iter(prog)
+    raise NotSupportedError(f"{t.provider} probes are not supported by purebpf trace yet")
+
+
+def _attach_uprobe(probe: CompiledProbe, prog: Program, pid: int | None) -> Link:
+    from purebpf.links import Uprobe  # imported here: it reads ELF symbols (pyelftools, ~20 ms to import)
+
+    t = probe.target
+    address = int(t.func, 0) if t.func[:1].isdigit() else None  # uprobe:/bin/x:0x401000 is an address
+    try:
+        if address is not None:
+            _check_code_address(t.target, address, pid)
+        return Uprobe(prog, t.target, t.func if address is None else address, offset=t.offset,
+                      retprobe=t.provider == "uretprobe", pid=pid)
+    except NotFoundError:
+        if address is None:
+            raise
+        raise NotFoundError(f"Could not resolve address: {t.target}:{address:#x}") from None
+
+
+def _check_code_address(binary: str, address: int, pid: int | None) -> None:
+    """An address probed in a binary must be code: inside an executable segment."""
+    from purebpf.links.symbols import resolve_binary, symbol_table
+
+    table = symbol_table(resolve_binary(binary, pid))
+    if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.memsz for seg in table.segments):
+        raise NotFoundError(f"address {address:#x} is not code in {binary}")
+
+
+def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> ProgramSpec:
+    """The spec of a program on a target named in BTF (fentry, fexit, tp_btf, iter)."""
+    from purebpf.links.tracing_spec import tracing_spec
+
+    target = probe.target.target if kind == "iter" else probe.target.func
+    return tracing_spec(insns, kind, target, name=_prog_name(probe)).replace(**extra)
+
+
+def _func_info(probe: CompiledProbe):
+    """BTF describing the probe's functions: the kernel requires it once a program has callbacks."""
+
+    from purebpf.btf import BTFBuilder, load_btf
+    from purebpf.btf.kinds import Linkage
+
+    b = BTFBuilder()
+    long_ = b.add_int("long", 8, signed=True)
+    records = []
+    main_proto = b.add_func_proto(long_, [("ctx", long_)])
+    name = _prog_name(probe)
+    if not name.isidentifier():  # BTF wants a C name: interval:ms:100's function is "100"
+        name = "probe_" + "".join(c if c.isalnum() else "_" for c in name)
+    records.append((0, b.add_func(name, main_proto, Linkage.GLOBAL)))
+    for slot, name, nparams in probe.funcs:
+        proto = b.add_func_proto(long_, [(f"a{i}", long_) for i in range(nparams)])
+        records.append((slot, b.add_func(name, proto, Linkage.STATIC)))
+    fd = load_btf(b.to_bytes())
+    info = b"".join(struct.pack("<II", slot, type_id) for slot, type_id in records)
+    return fd, {"prog_btf_fd": fd.raw, "func_info": info, "func_info_rec_size": 8}
+
+
+def _prog_name(probe: CompiledProbe) -> str:
+    t = probe.target
+    if t.provider == "iter":
+        return t.target[:15]
+    return (t.func or t.provider)[:15]
+
+
+def _first_online_cpu() -> int:
+    text = open("/sys/devices/system/cpu/online").read().strip()
+    return int(text.split(",")[0].split("-")[0])
