@@ -76,10 +76,11 @@ PERF_RECORD_SAMPLE = 9
 
 def open_event(type_: int, config: int, *, pid: int = -1, cpu: int = 0, sample_period: int = 0,
                sample_freq: int = 0, sample_type: int = 0, wakeup_events: int = 1,
-               config1: int = 0, config2: int = 0, flags: int = 0, what: str = "") -> int:
+               config1: int = 0, config2: int = 0, flags: int = 0, bp_type: int = 0, what: str = "") -> int:
     """Open one perf event and return its fd (close-on-exec).
 
-    ``sample_freq`` sets the frequency bit; ``flags`` adds PerfEventAttr flag bits.
+    ``sample_freq`` sets the frequency bit; ``flags`` adds PerfEventAttr flag bits;
+    ``bp_type`` is a breakpoint's access kind (its address and length go in config1/config2).
     """
     attr = PerfEventAttr()
     attr.type = type_
@@ -87,6 +88,7 @@ def open_event(type_: int, config: int, *, pid: int = -1, cpu: int = 0, sample_p
     attr.config = config
     attr.config1 = config1
     attr.config2 = config2
+    attr.bp_type = bp_type
     attr.sample_type = sample_type
     attr.wakeup_events = wakeup_events
     if sample_freq:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from purebpf.errors import NotFoundError, NotSupportedError, VerifierError
+from purebpf.errors import InvalidInputError, NotFoundError, NotSupportedError, VerifierError
 from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint
 from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import ProgType
@@ -23,8 +23,9 @@ PROG_TYPES = {
     "tracepoint": ProgType.TRACEPOINT,
     "rawtracepoint": ProgType.RAW_TRACEPOINT, "interval": ProgType.PERF_EVENT, "profile": ProgType.PERF_EVENT,
     "software": ProgType.PERF_EVENT, "hardware": ProgType.PERF_EVENT, "uprobe": ProgType.KPROBE,
-    "uretprobe": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
+    "uretprobe": ProgType.KPROBE, "usdt": ProgType.KPROBE, "kprobe": ProgType.KPROBE, "kretprobe": ProgType.KPROBE,
     "fentry": ProgType.TRACING, "fexit": ProgType.TRACING, "iter": ProgType.TRACING,
+    "watchpoint": ProgType.PERF_EVENT, "asyncwatchpoint": ProgType.PERF_EVENT,
 }
 
 
@@ -60,8 +61,8 @@ def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int)
                    log_level=log_level)
 
 
-def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None) -> Link:
-    """Attach the loaded program of ``probe``; ``pid`` is ``-p``/``-c``'s process (uprobes)."""
+def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cpid: int = 0) -> Link:
+    """Attach the loaded program of ``probe``; ``pid`` is ``-p``'s process, ``cpid`` ``-c``'s child."""
     t = probe.target
     if t.provider == "tracepoint":
         return Tracepoint(prog, t.target, t.func)
@@ -86,6 +87,9 @@ def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None) ->
         return PerfEvent(prog, kind, config, sample_period=t.period or default)
     if t.provider in ("uprobe", "uretprobe"):
         return _attach_uprobe(probe, prog, pid)
+    if t.provider == "usdt":
+        from purebpf.trace.usdt import attach
+        return attach(prog, t, pid)
     if t.provider in ("kprobe", "kretprobe"):
         from purebpf.links import Kprobe
 
@@ -96,6 +100,8 @@ def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None) ->
     if t.provider == "iter":
         from purebpf.links.iterator import Iter
         return Iter(prog)
+    if t.provider in ("watchpoint", "asyncwatchpoint"):
+        return _attach_watchpoint(probe, prog, pid or cpid or None)
     raise NotSupportedError(f"{t.provider} probes are not supported by purebpf trace yet")
 
 
@@ -113,6 +119,20 @@ def _attach_uprobe(probe: CompiledProbe, prog: Program, pid: int | None) -> Link
         if address is None:
             raise
         raise NotFoundError(f"Could not resolve address: {t.target}:{address:#x}") from None
+
+
+def _attach_watchpoint(probe: CompiledProbe, prog: Program, pid: int | None) -> Link:
+    """A user-space address is watched in the ``-p``/``-c`` process; a kernel one on every CPU.
+    Both kinds of watchpoint fire in the accessing thread, so ``asyncwatchpoint`` attaches alike."""
+    from purebpf.links.watchpoint import KERNEL_START, Watchpoint
+
+    t = probe.target
+    address = int(t.target, 0)
+    length, mode = t.func.split(":")
+    if pid is None and address < KERNEL_START:
+        raise InvalidInputError(f"{t.name}: a user-space address is watched in one process: "
+                                "give -p PID or -c CMD")
+    return Watchpoint(prog, address, int(length), mode, pid=pid if address < KERNEL_START else None)
 
 
 def _check_code_address(binary: str, address: int, pid: int | None) -> None:

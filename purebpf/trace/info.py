@@ -18,14 +18,15 @@ from purebpf import __version__
 # capability: ("attach", kind) | ("helper", program type, helper) | ("map", map type) | None (always there)
 IMPLEMENTED_PROBES = {
     "tracepoint": ("attach", "tracepoint"), "rawtracepoint": ("attach", "raw_tracepoint"),
-    "uprobe": ("attach", "uprobe"), "uretprobe": ("attach", "uprobe"),
+    "uprobe": ("attach", "uprobe"), "uretprobe": ("attach", "uprobe"), "usdt": ("attach", "uprobe"),
     "kprobe": ("attach", "kprobe"), "kretprobe": ("attach", "kprobe"),
     "software": ("attach", "perf_event_link"), "hardware": ("attach", "perf_event_link"),
     "interval": ("attach", "perf_event_link"), "profile": ("attach", "perf_event_link"),
     "fentry": ("attach", "fentry"), "fexit": ("attach", "fentry"),
+    "watchpoint": ("attach", "perf_event_link"),
 }
-NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi", "usdt",
-                          "watchpoint", "tp_btf")
+NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi",
+                          "tp_btf")
 HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
                 "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
                 "get_current_task", "get_current_cgroup_id", "ktime_get_ns", "get_smp_processor_id",

@@ -18,12 +18,13 @@ PROVIDERS = {
     "tracepoint": "tracepoint", "t": "tracepoint",
     "rawtracepoint": "rawtracepoint", "rt": "rawtracepoint",
     "kprobe": "kprobe", "k": "kprobe", "kretprobe": "kretprobe", "kr": "kretprobe",
-    "uprobe": "uprobe", "u": "uprobe", "uretprobe": "uretprobe", "ur": "uretprobe",
+    "uprobe": "uprobe", "u": "uprobe", "uretprobe": "uretprobe", "ur": "uretprobe", "usdt": "usdt", "U": "usdt",
     "profile": "profile", "p": "profile", "interval": "interval", "i": "interval",
     "software": "software", "s": "software", "hardware": "hardware", "h": "hardware",
     "kfunc": "fentry", "f": "fentry", "fentry": "fentry",
     "kretfunc": "fexit", "fr": "fexit", "fexit": "fexit",
     "bench": "bench", "self": "self", "iter": "iter", "it": "iter",
+    "watchpoint": "watchpoint", "w": "watchpoint", "asyncwatchpoint": "asyncwatchpoint", "aw": "asyncwatchpoint",
 }
 # probes run from user space (BPF_PROG_TEST_RUN) rather than attached
 USER_RUN = ("BEGIN", "END", "bench", "self")
@@ -113,6 +114,10 @@ def parse_attach_point(raw: str) -> ProbeTarget:
             raise ProbeError(f"{provider} probe type requires 2 arguments")
         func, offset = _split_offset(":".join(args[1:]))
         return ProbeTarget(provider, args[0], func, offset)
+    if provider == "usdt":  # usdt:PATH:[PROVIDER:]NAME, expanded against the file's notes later
+        from purebpf.trace.usdt import split
+        path, prov, name = split(args)
+        return ProbeTarget(provider, path, f"{prov}:{name}")
     if provider in ("interval", "profile"):
         if len(args) == 1:  # interval:1s / profile:99 (hz)
             args = _split_unit(args[0], provider)
@@ -125,6 +130,8 @@ def parse_attach_point(raw: str) -> ProbeTarget:
         if unit not in TIME_UNITS_NS:
             raise ProbeError(f"{provider} unit '{unit}' is not one of: s, ms, us, hz")
         return ProbeTarget(provider, unit, str(value), period=value * TIME_UNITS_NS[unit])
+    if provider in ("watchpoint", "asyncwatchpoint"):
+        return _watchpoint(provider, args)
     if provider in ("software", "hardware"):
         table = SOFTWARE_EVENTS if provider == "software" else HARDWARE_EVENTS
         if not args or args[0] not in table:
@@ -133,6 +140,25 @@ def parse_attach_point(raw: str) -> ProbeTarget:
         count = _int(args[1], provider) if len(args) > 1 and args[1] else 0
         return ProbeTarget(provider, args[0], str(count) if count else "", period=count)
     raise ProbeError(f"Invalid probe type: {parts[0]}")
+
+
+def _watchpoint(provider: str, args: list[str]) -> ProbeTarget:
+    """``watchpoint:ADDRESS:LENGTH:MODE``: the target keeps the address, func ``LENGTH:MODE``."""
+    if len(args) != 3 or not all(args):
+        raise ProbeError(f"{provider} probe type requires 3 arguments (address, length, mode)")
+    try:
+        address = int(args[0], 0)
+    except ValueError:
+        raise ProbeError(f"{provider}: invalid address '{args[0]}' (an absolute address such as 0x1000)") from None
+    length = _int(args[1], provider)
+    if length not in (1, 2, 4, 8):
+        raise ProbeError(f"{provider} length must be one of (1,2,4,8)")
+    mode = args[2]
+    if not mode or any(c not in "rwx" for c in mode) or len(set(mode)) != len(mode):
+        raise ProbeError(f"{provider} mode must be a combination of (r,w,x)")
+    if "x" in mode and mode != "x":
+        raise ProbeError(f"{provider} mode x (execute) cannot be combined with r or w")
+    return ProbeTarget(provider, f"{address:#x}", f"{length}:{mode}")
 
 
 def _int(text: str, provider: str) -> int:

@@ -111,9 +111,9 @@ class Tracer:
         probes = self.program.attachable
         # the kernel runs the uprobe and uretprobe handlers of one address newest first: attach
         # them in reverse so they run in program order, as every other kind of probe does
-        user = [p for p in probes if p.target.provider in ("uprobe", "uretprobe")]
-        for probe in [p for p in probes if p.target.provider not in ("uprobe", "uretprobe")] + user[::-1]:
-            self.links.append(attach_probe(probe, self.progs[probe.index], self.pid))
+        user = [p for p in probes if p.target.provider in ("uprobe", "uretprobe", "usdt")]
+        for probe in [p for p in probes if p.target.provider not in ("uprobe", "uretprobe", "usdt")] + user[::-1]:
+            self.links.append(attach_probe(probe, self.progs[probe.index], self.pid, self.program.cpid))
         return len(self.program.probes)  # BEGIN and END count, as bpftrace counts them
 
     # -- events ----------------------------------------------------------------------
