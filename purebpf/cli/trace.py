@@ -198,8 +198,8 @@ def _main(opts: Options) -> int:
         print(USAGE, end="")
         return 0
     if opts.version:
-        from purebpf import __version__
-        print(f"purebpf trace v{__version__} (the bpftrace language, compiled in Python)")
+        from purebpf.trace.info import version_line
+        print(version_line())
         return 0
     if opts.info:
         return _info()
@@ -274,7 +274,7 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
             program = compile_program(text, name=name, params=params, unsafe=opts.unsafe, cpid=child.pid if child
                                       else 0, named=_named_options(opts), warnings=not opts.no_warnings,
                                        probe_filter=opts.probe_filter, includes=tuple(opts.includes),
-                                       helper_checks=opts.helper_checks)
+                                       helper_checks=opts.helper_checks, pid=pid)
         except ProgramError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -14,6 +14,14 @@ import platform
 
 from purebpf import __version__
 
+# the bpftrace release whose language and output purebpf trace follows (its runtime tests are the measure)
+LANGUAGE_VERSION = "0.24.0"
+
+
+def version_line() -> str:
+    """``--version``: the bpftrace version first, as scripts that check ``bpftrace --version`` parse it."""
+    return f"bpftrace v{LANGUAGE_VERSION} (purebpf trace v{__version__}: the bpftrace language compiled in Python)"
+
 # bpftrace feature name -> (kernel capability that must be present, implemented by purebpf trace)
 # capability: ("attach", kind) | ("helper", program type, helper) | ("map", map type) | None (always there)
 IMPLEMENTED_PROBES = {
@@ -63,7 +71,8 @@ def info_lines() -> list[str]:
     report = probe_all()
     helpers = report.helpers.get("kprobe", {})
     lines = ["System", f"  OS: Linux {platform.release()}", f"  Arch: {platform.machine()}", "",
-             "Build", f"  version: purebpf trace v{__version__}", "  LLVM: not used (code generated in Python)",
+             "Build", f"  version: v{LANGUAGE_VERSION} (purebpf trace v{__version__})",
+             "  LLVM: not used (code generated in Python)",
              "", "Kernel helpers"]
     for name in HELPERS_USED:
         feature = helpers.get(f"bpf_{name}") or helpers.get(name)

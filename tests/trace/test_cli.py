@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,9 +24,11 @@ def test_help_and_bad_flags_print_usage():
     assert bad.returncode == 1 and "ERROR: invalid option -- 'i'" in bad.stderr and "USAGE:" in bad.stderr
 
 
-def test_version_names_purebpf():
+def test_version_names_the_bpftrace_language_first_then_purebpf():
+    """Scripts check ``bpftrace --version`` against ``^bpftrace v\\d``: the language level comes first."""
     from purebpf import __version__
-    assert trace("--version").stdout.strip().startswith(f"purebpf trace v{__version__}")
+    line = trace("--version").stdout.strip()
+    assert re.match(r"bpftrace v\d+\.\d+\.\d+ \(purebpf trace v", line) and f"v{__version__}" in line
 
 
 @pytest.mark.parametrize(("pid", "message"), [
