@@ -320,12 +320,10 @@ def _output_stream(opts: Options):
 
 def _take_bpftrace_name() -> None:
     """BEGIN and END run in this process, so their ``comm`` is ours: scripts commonly filter
-    ``comm != "bpftrace"`` to leave the tracer out, so the tracer answers to that name."""
-    try:
-        with open("/proc/self/comm", "w") as f:
-            f.write("bpftrace")
-    except OSError:
-        pass
+    ``comm != "bpftrace"`` to leave the tracer out, and signal it with ``kill $(pidof bpftrace)``,
+    so the tracer answers to that name."""
+    from purebpf.sys.process_name import rename_process
+    rename_process("bpftrace")
 
 
 def _verifier_stats(tracer) -> None:
