@@ -32,6 +32,20 @@ def _builtin_name(name: str) -> str | None:
     return None
 
 
+def _stdlib_macro(e: ast.Call) -> ast.Expr | None:
+    """The macros of bpftrace's standard library, written out as the expressions they stand for."""
+    loc = e.loc
+    if e.func == "ppid" and len(e.args) == 1:  # a task's parent's pid
+        parent = ast.FieldAccess(loc, ast.Unop(loc, "*", e.args[0]), "real_parent")
+        return ast.FieldAccess(loc, ast.Unop(loc, "*", parent), "tgid")
+    if e.func == "assert" and len(e.args) == 2 and isinstance(e.args[1], ast.String):
+        # a failed assertion names itself at the call, then ends the program with status 1
+        fail = [ast.ExprStmt(loc, ast.Call(loc, "errorf", [ast.String(loc, "assert failed: %s"), e.args[1]])),
+                ast.ExprStmt(loc, ast.Call(loc, "exit", [ast.Integer(loc, 1)]))]
+        return ast.IfExpr(loc, ast.Unop(loc, "!", e.args[0]), ast.BlockExpr(loc, fail, None), None)
+    return None
+
+
 class _Rewriter:
     """A walk that replaces expressions (``expr`` returns the node to put in its place) and goes
     into statements and probes, field by field; ``enter`` sees each statement first."""
@@ -107,9 +121,7 @@ class Expander(_Rewriter):
                 return self.config_record(e.loc)
             if real and not e.args:
                 return ast.Builtin(e.loc, real)
-            if e.func == "ppid" and len(e.args) == 1:  # bpftrace's standard library macro: a task's parent's pid
-                parent = ast.FieldAccess(e.loc, ast.Unop(e.loc, "*", e.args[0]), "real_parent")
-                return ast.FieldAccess(e.loc, ast.Unop(e.loc, "*", parent), "tgid")
+            return _stdlib_macro(e) or e
         return e
 
     # -- macro expansion ----------------------------------------------------------------

@@ -173,6 +173,13 @@ def test_errorf_in_a_macro_shows_where_it_was_expanded():
     assert "stdin:1:50-55: ERROR: expanded from" in proc.stderr
 
 
+def test_assert_names_the_failed_call_and_exits_1_and_a_true_one_goes_on():
+    failed = run('BEGIN { $x = 3; assert($x > 5, "x too small"); printf("not here\\n"); }')
+    assert failed.returncode == 1 and "not here" not in failed.stdout
+    assert "stdin:1:17-46: ERROR: assert failed: x too small" in failed.stderr
+    assert "ok\n" in ok('BEGIN { assert(1 == 1, "fine"); printf("ok\\n"); exit(); }')
+
+
 # -- odds and ends --------------------------------------------------------------------------------
 
 
