@@ -45,6 +45,7 @@ OPTIONS:
     --unsafe            allow unsafe functions (system, cat's cousins, signal)
     --no-warnings       do not print warnings
     --info              print what this kernel and purebpf trace support
+    --aot FILE          check the program and write it to FILE as a command of its own
     -V, --version       print the version
     -h, --help          print this help
     --                  end of options: what follows is for the program ($1 ... and getopt())
@@ -54,7 +55,7 @@ OPTIONS:
 SHORT_VALUE = set("eBcpfoId")
 SHORT_FLAG = set("lvqkhVs")
 LONG_VALUE = {"cmd": "c", "pid": "p", "format": "f", "output": "o", "include": "include",
-              "probe-filter": "probe-filter", "mode": "mode"}
+              "probe-filter": "probe-filter", "mode": "mode", "aot": "aot"}
 LONG_FLAG = {"list": "l", "help": "h", "version": "V", "unsafe": "unsafe", "no-warnings": "no-warnings",
              "info": "info", "dry-run": "dry-run", "usdt-file-activation": "usdt-file-activation",
              "verify-llvm-ir": "ignored"}
@@ -86,6 +87,7 @@ class Options:
     help: bool = False
     probe_filter: str | None = None
     helper_checks: bool = False
+    aot: str | None = None
     includes: list[str] = field(default_factory=lambda: [])  # "list" is a field name here
 
 
@@ -142,7 +144,7 @@ def parse_options(argv: list[str]) -> Options:
 _SWITCHES = {"d": "debug", "dry-run": "dry_run", "l": "list", "v": "verbose", "q": "quiet", "h": "help",
              "V": "version", "unsafe": "unsafe", "no-warnings": "no_warnings", "info": "info", "k": "helper_checks"}
 # options that take a value, by key, and the Options field it goes to
-_VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter"}
+_VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter", "aot": "aot"}
 
 
 def _set(opts: Options, key: str, val: str | None) -> None:
@@ -252,6 +254,14 @@ def _source(opts: Options) -> tuple[str, str, list[str]]:
     return text, name, params
 
 
+def _compile_options(opts: Options) -> list[str]:
+    """The options that change how a program compiles, as they are written on the command line."""
+    baked = [flag for flag, on in (("--unsafe", opts.unsafe), ("-k", opts.helper_checks)) if on]
+    for path in opts.includes:
+        baked += ["--include", path]
+    return baked
+
+
 def _named_options(opts: Options) -> dict[str, str]:
     named = {}
     for arg in opts.after_dashdash:
@@ -282,6 +292,10 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
             print(program.warnings, file=sys.stderr)
         if opts.debug and not opts.dry_run:
             return _debug(program)
+        if opts.aot:
+            from purebpf.trace.aot import write_executable
+            write_executable(opts.aot, text, _compile_options(opts))
+            return 0
         return _trace(opts, program, pid, child)
     finally:
         if child is not None:

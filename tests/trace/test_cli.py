@@ -127,3 +127,21 @@ def test_named_program_options_are_checked():
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["ERROR: unexpected program command line options: --bb",
                                         "HINT: expected program options: --aa"]
+
+
+def test_aot_writes_a_command_that_runs_the_program_with_its_own_options(tmp_path):
+    command = tmp_path / "prog.btaot"
+    made = trace("-e", 'begin { print((getopt("aa", 10), getopt("cc", true), getopt("dd"))); exit(); }',
+                 "--aot", str(command))
+    assert made.returncode == 0, made.stderr
+    ran = subprocess.run([str(command), "--", "--dd", "--aa=20", "--cc=False"], capture_output=True, text=True,
+                         timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert "(20, false, true)\n" in ran.stdout
+
+
+def test_aot_refuses_a_bad_program_and_writes_nothing(tmp_path):
+    command = tmp_path / "bad.btaot"
+    made = trace("-e", "begin { print(nosuch); }", "--aot", str(command))
+    assert made.returncode == 1 and "Unknown identifier: 'nosuch'" in made.stderr
+    assert not command.exists()
