@@ -11,7 +11,7 @@ _LAZY = {
     "Kprobe": "kprobe", "Lsm": "lsm",
     "PerfEventLink": "perf_attach", "PerfEvent": "perf_event", "RawTracepoint": "raw_tracepoint",
     "SockMapAttach": "sockmap", "SockOps": "sockops", "TC": "tc", "TpBtf": "tp_btf", "Tracepoint": "tracepoint",
-    "Tracing": "tracing", "Uprobe": "uprobe",
+    "Tracing": "tracing", "Uprobe": "uprobe", "Usdt": "usdt", "usdt_probes": "usdt",
     "XDP": "xdp",
 }
 
@@ -19,6 +19,7 @@ __all__ = ["Link", "close_all"]
 __all__ += ["BtfLink", "Kprobe", "Lsm", "PerfEvent", "PerfEventLink", "RawTracepoint", "TpBtf", "Tracepoint", "Tracing",
             "Uprobe", "btf_target_id", "tracing_spec"]
 __all__ += ["Iter", "iter_targets"]
+__all__ += ["Usdt", "usdt_probes"]
 __all__ += ["TC", "XDP", "Cgroup", "SockMapAttach", "SockOps"]
 
 

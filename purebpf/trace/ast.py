@@ -17,7 +17,7 @@ BUILTINS = frozenset({
     "pid", "tid", "uid", "gid", "nsecs", "elapsed", "numaid", "cpu", "ncpus", "curtask", "rand", "ctx",
     "comm", "kstack", "ustack", "func", "probe", "retval", "args", "cgroup", "username", "sarg0",
     "jiffies", "usermode", "cpid", "__builtin_elapsed", "__builtin_cpu", "probetype", "config",
-}) | {f"arg{i}" for i in range(10)} | {f"sarg{i}" for i in range(10)}
+}) | {f"arg{i}" for i in range(12)} | {f"sarg{i}" for i in range(10)}
 
 
 # ---------------------------------------------------------------------- expressions

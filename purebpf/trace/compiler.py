@@ -82,7 +82,7 @@ def _lift_block_aggregations(tree: ast.Program) -> None:
 def compile_program(text: str, *, name: str = "stdin", params: list[str] | None = None, unsafe: bool = False,
                     cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
                     probe_filter: str | None = None, includes: tuple[str, ...] = (),
-                    helper_checks: bool = False) -> CompiledProgram:
+                    helper_checks: bool = False, pid: int | None = None) -> CompiledProgram:
     """Compile bpftrace source; raises ProgramError carrying every diagnostic.
 
     ``params`` are the positional parameters ($1...), ``named`` the program
@@ -104,7 +104,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     _lift_block_aggregations(tree)
 
     _substitute_params(tree, env.params)
-    targets = _targets(tree, diags)
+    targets = _targets(tree, diags, pid)
     if probe_filter is not None:
         targets = _filtered(targets, probe_filter, diags)
     diags.raise_if_errors()
@@ -269,7 +269,8 @@ def _declared_maps(tree: ast.Program, sem: Semantic, diags: Diagnostics) -> None
         info.declared = kind.func
 
 
-def _targets(tree: ast.Program, diags: Diagnostics) -> list[tuple[ast.Probe, ProbeTarget, Location]]:
+def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None
+             ) -> list[tuple[ast.Probe, ProbeTarget, Location]]:
     out = []
     tracepoints: list[tuple[str, str]] | None = None
     for probe in tree.probes:
@@ -283,17 +284,29 @@ def _targets(tree: ast.Program, diags: Diagnostics) -> list[tuple[ast.Probe, Pro
                                        for t, _ in parsed):
             tracepoints = list_tracepoints()
         for target, loc in expand(parsed, diags, tracepoints=tracepoints):
+            if target.provider == "usdt":  # expanded against the files' notes (and -p's mappings)
+                out.extend((probe, t, loc) for t in _usdt_targets(target, loc, pid, diags))
+                continue
             out.append((probe, target, loc))
     if not out and not diags.errors:
         diags.error("No probes to attach", None)
     return out
 
 
-def program_targets(text: str, name: str = "stdin") -> list[ProbeTarget]:
+def _usdt_targets(target: ProbeTarget, loc: Location, pid: int | None, diags: Diagnostics) -> list[ProbeTarget]:
+    from purebpf.trace.usdt import expand as expand_usdt
+    try:
+        return expand_usdt(target, pid)
+    except ProbeError as exc:
+        diags.error(str(exc), loc)
+        return []
+
+
+def program_targets(text: str, name: str = "stdin", pid: int | None = None) -> list[ProbeTarget]:
     """The concrete attach points of a program (for ``-l``), without analysing its bodies."""
     tree = parse(text, name)
     diags = Diagnostics(Source(text, name))
-    targets = [t for _, t, _ in _targets(tree, diags)]
+    targets = [t for _, t, _ in _targets(tree, diags, pid)]
     diags.raise_if_errors()
     return targets
 

@@ -101,11 +101,15 @@ class Lexer:
             c = text[self.pos]
             if c in " \t\r\n,{}":
                 break
-            if c == '"':
-                end = text.find('"', self.pos + 1)
-                if end < 0:
+            if c == '"':  # \" and \\ inside stand for " and \ (a USDT probe named "probe1", quotes included)
+                end = self.pos + 1
+                while end < len(text) and text[end] != '"':
+                    if text[end] == "\\" and end + 1 < len(text) and text[end + 1] in '"\\':
+                        end += 1
+                    out.append(text[end])
+                    end += 1
+                if end >= len(text):
                     raise LexError("unterminated string", Location(line, col, col + 1))
-                out.append(text[self.pos + 1:end])
                 self._advance(end + 1 - self.pos)
                 continue
             if text.startswith("//", self.pos) or text.startswith("/*", self.pos):

@@ -97,6 +97,10 @@ def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
     head, colon, rest = pattern.partition(":")
     if head in ("rawtracepoint", "rt", "fentry", "fexit") and colon and ":" not in rest:
         pattern = f"{head}:*:{rest}"  # the module part may be left out: rawtracepoint:sched_switch
+    if colon and head in ("usdt", "U"):
+        from purebpf.trace.usdt import listing
+        yield from listing(pattern, pid)
+        return
     if colon and head in ("uprobe", "uretprobe", "u", "ur"):
         provider = "uprobe" if head in ("uprobe", "u") else "uretprobe"
         binary, _, func = rest.partition(":")
@@ -112,6 +116,19 @@ def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
         for name in gen():
             if fnmatch.fnmatchcase(name, pattern):
                 yield name
+    yield from _usdt_by_wildcard(head if colon else "*", rest if colon else "", pattern, pid)
+
+
+def _usdt_by_wildcard(head: str, rest: str, pattern: str, pid: int | None) -> Iterator[str]:
+    """USDT probes for a search whose provider part is a wildcard: those of a file named by path
+    (``*:./app:*``), or of every file ``-p PID`` maps."""
+    if not fnmatch.fnmatchcase("usdt", head) or (pid is None and "/" not in rest.split(":")[0]):
+        return
+    from purebpf.trace.usdt import listing
+
+    for name in listing("usdt:" + (rest or "*"), pid):
+        if fnmatch.fnmatchcase(name, pattern):
+            yield name
 
 
 def _probe_arguments(name: str) -> list[str]:

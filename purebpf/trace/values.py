@@ -222,7 +222,7 @@ def _int(t: TType, data: bytes) -> int:
 
 
 def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object:
-    """A struct member, packed as C lays it out (not padded to 8 bytes like tuple elements)."""
+    """A struct member, packed as C lays it out (tuples are laid out the same way)."""
     start = bit_offset // 8
     if width:
         raw = int.from_bytes(data[start:start + 8].ljust(8, b"\0"), "little") >> (bit_offset % 8)
@@ -247,7 +247,8 @@ def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None
     if kind == "string":
         return data[: t.size].split(b"\0", 1)[0].decode(errors="replace")
     if kind == "tuple":
-        values = [decode(e, data[off: off + e.padded], enums) for e, off in zip(t.elems, t.offsets(), strict=True)]
+        values = [decode(e, data[off: off + e.field_size], enums)
+                  for e, off in zip(t.elems, t.offsets(), strict=True)]
         if t.names:
             return Record(zip(t.names, values, strict=True))
         return tuple(values)

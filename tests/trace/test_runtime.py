@@ -122,6 +122,9 @@ SEMANTIC_ERRORS = [
 ]
 
 
+LITERAL_TYPED = {"BEGIN { $x = comm + 1; }": "int8"}
+
+
 @needs_bpftrace
 @pytest.mark.parametrize("program", SEMANTIC_ERRORS)
 def test_errors_read_like_bpftrace(program):
@@ -135,6 +138,9 @@ def test_errors_read_like_bpftrace(program):
     # current bpftrace words a missing tracepoint "No matches for tracepoint c:n."
     theirs_text = re.sub(r"ERROR: tracepoint not found: (\S+)", r"ERROR: No matches for tracepoint \1.",
                          error_report(theirs))
+    # current bpftrace gives a literal the smallest type holding it (1 is an int8); 0.17 made it int64
+    if program in LITERAL_TYPED:
+        theirs_text = theirs_text.replace("'int64'", f"'{LITERAL_TYPED[program]}'")
     assert mine_text == theirs_text
 
 

@@ -17,6 +17,7 @@ from purebpf.asm import (
     Instruction,
     JmpOp,
     add,
+    alu,
     call,
     ja,
     jmp,
@@ -133,6 +134,12 @@ def pointee_size(t: TType) -> int:
     return max(inner.size, 1) if inner.kind in ("int", "bool", "struct") else 1
 
 
+def _widest(left: int, *offsets: int) -> int:
+    """The widest access (8, 4, 2 or 1 bytes) no longer than ``left`` and aligned at every offset
+    (the verifier refuses misaligned stack accesses)."""
+    return next(w for w in (8, 4, 2, 1) if w <= left and all(o % w == 0 for o in offsets))
+
+
 def has_callbacks(probe: ast.Probe) -> bool:
     return any(isinstance(n, ast.For) for n in ast.walk(probe.body))
 
@@ -195,6 +202,30 @@ class CodegenBase:
     def zero(self, off: int, size: int, base=FP) -> None:
         for i in range(0, (size + 7) & ~7, 8):
             self.emit(st(8, base, off + i, 0))
+
+    def copy_exact(self, dst: int, src: int, size: int, dst_base=FP, src_base=FP) -> None:
+        """Copy exactly ``size`` bytes: tuple elements are packed as in C, a wider copy would
+        overwrite a neighbour or run past the tuple."""
+        pos = 0
+        while pos < size:
+            width = _widest(size - pos, dst + pos, src + pos)
+            self.emit(ldx(width, R1, src_base, src + pos), stx(width, dst_base, dst + pos, R1))
+            pos += width
+
+    def zero_exact(self, off: int, size: int, base=FP) -> None:
+        pos = 0
+        while pos < size:
+            width = _widest(size - pos, off + pos)
+            self.emit(st(width, base, off + pos, 0))
+            pos += width
+
+    def load_field(self, t: TType, off: int, base=FP, reg=R0) -> None:
+        """``reg`` = the tuple element of type ``t`` at ``base + off``, extended to 64 bits."""
+        width = t.field_size
+        self.emit(ldx(width, reg, base, off))
+        if t.kind == "int" and t.signed and width < 8:
+            bits = 64 - width * 8
+            self.emit(alu(AluOp.LSH, reg, bits), alu(AluOp.ARSH, reg, bits))
 
     def copy_resized(self, dst: int, dst_size: int, src: int, src_size: int, dst_base=FP) -> None:
         n = min((dst_size + 7) & ~7, (src_size + 7) & ~7)

@@ -131,7 +131,8 @@ class ExpressionsMixin(CodegenBase):
             self.load_imm(R0, self.ctx.cpid)
         elif name == "usermode":
             # BEGIN/END run from user space through BPF_PROG_TEST_RUN; probes elsewhere see kernel mode
-            self.emit(mov(R0, 1 if self.scope.target.provider in ("BEGIN", "END", "uprobe", "uretprobe") else 0))
+            user = ("BEGIN", "END", "uprobe", "uretprobe", "usdt")
+            self.emit(mov(R0, 1 if self.scope.target.provider in user else 0))
         elif name == "ctx":
             self.emit(mov(R0, R6))
         elif name in ("kstack", "ustack"):
@@ -149,6 +150,9 @@ class ExpressionsMixin(CodegenBase):
         elif name in ("probe", "func"):
             text = self.scope.target.name if name == "probe" else self.scope.target.func
             return self.string_const(text.encode(), e.type.size)
+        elif name.startswith("arg") and self.scope.target.provider == "usdt":
+            from purebpf.trace.codegen.usdt_args import emit_usdt_arg
+            emit_usdt_arg(self, int(name[3:]), e.loc)
         elif name.startswith("arg") and self.scope.target.provider == "rawtracepoint":
             self.emit(ldx(8, R0, R6, 8 * int(name[3:])))  # the context is the tracepoint's arguments, a u64 each
         elif name.startswith("arg"):
@@ -511,9 +515,10 @@ class ExpressionsMixin(CodegenBase):
         return out if aggregate else None
 
     def e_Tuple(self, e: ast.Tuple) -> int:  # noqa: N802
-        out = self.alloc(e.type.size)
+        out = self.alloc(e.type.padded)
+        self.zero(out, e.type.padded)  # padding is zero: tuples are compared byte for byte as map keys
         for el, off, t in zip(e.elems, e.type.offsets(), e.type.elems, strict=True):
-            self.store(el, out + off, t)
+            self.put_field(self.expr(el), el.type, out + off, t)
         return out
 
     def e_FieldAccess(self, e: ast.FieldAccess) -> int | None:  # noqa: N802
@@ -547,11 +552,20 @@ class ExpressionsMixin(CodegenBase):
         where = self.expr(base)
         t = base.type
         i = int(e.field) if e.field.isdigit() and not t.names else t.names.index(e.field)
-        off = where + t.offsets()[i]
-        if t.elems[i].is_aggregate:
+        return self.tuple_element(t.elems[i], where + t.offsets()[i])
+
+    def tuple_element(self, t: TType, off: int) -> int | None:
+        """A tuple element as :meth:`expr` gives values: a scalar in R0, anything else in a buffer of
+        its own (elements are packed: the bytes after one belong to the next)."""
+        if not t.is_aggregate:
+            self.load_field(t, off)
+            return None
+        if off % 8 == 0 and t.size == t.padded:
             return off
-        self.emit(ldx(8, R0, FP, off))
-        return None
+        out = self.alloc(t.padded)
+        self.copy_exact(out, off, t.size)
+        self.zero_exact(out + t.size, t.padded - t.size)
+        return out
 
     def narrow(self, t: TType) -> None:
         """R0 holds a u64 slot: keep only the low bytes of a narrower integer, sign-extended if signed."""
@@ -619,11 +633,7 @@ class ExpressionsMixin(CodegenBase):
         if t.kind == "tuple":
             where = self.expr(e.expr)
             i = e.index.value if isinstance(e.index, ast.Integer) else 0
-            off = where + t.offsets()[i]
-            if t.elems[i].is_aggregate:
-                return off
-            self.emit(ldx(8, R0, FP, off))
-            return None
+            return self.tuple_element(t.elems[i], where + t.offsets()[i])
         if t.kind == "pointer":
             self.element_address(e)
             if e.type.kind == "struct":

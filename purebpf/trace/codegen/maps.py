@@ -11,11 +11,13 @@ from purebpf.trace.semantic import AGGREGATIONS, MapInfo
 from purebpf.trace.types import TType
 
 
-def same_layout(src: TType, dst: TType) -> bool:
+def same_layout(src: TType, dst: TType, nested: bool = False) -> bool:
     """True when :meth:`MapsMixin.copy_aggregate` would copy ``src`` to ``dst`` byte for byte."""
     if src.kind == "tuple" and dst.kind == "tuple":
-        return src.names == dst.names and len(src.elems) == len(dst.elems) and all(
-            same_layout(s, d) for s, d in zip(src.elems, dst.elems, strict=True))
+        return src.names == dst.names and len(src.elems) == len(dst.elems) and src.offsets() == dst.offsets() \
+            and all(same_layout(s, d, True) for s, d in zip(src.elems, dst.elems, strict=True))
+    if nested:  # inside a tuple: the element's own bytes
+        return src.field_size == dst.field_size and src.is_aggregate == dst.is_aggregate
     return src.padded == dst.padded
 
 
@@ -36,18 +38,38 @@ class MapsMixin(CodegenBase):
         else:
             self.copy_aggregate(dst, dst_type, where, src_type, base)
 
-    def copy_aggregate(self, dst: int, dst_type: TType, src: int, src_type: TType, base=FP) -> None:
+    def put_field(self, where: int | None, src_type: TType, dst: int, dst_type: TType, base=FP) -> None:
+        """Move a value :meth:`expr` produced into a tuple element at ``base + dst``: exactly the
+        element's bytes (integers at their own width), as C lays out a struct."""
+        if where is None:
+            self.emit(stx(dst_type.field_size, base, dst, R0))
+        elif not dst_type.is_aggregate:  # a scalar read from memory (another tuple's element)
+            self.load_field(src_type, where, reg=R1)
+            self.emit(stx(dst_type.field_size, base, dst, R1))
+        elif dst_type.kind == "tuple" and src_type.kind == "tuple":
+            self.copy_aggregate(dst, dst_type, where, src_type, base, nested=True)
+        else:
+            n = min(dst_type.size, src_type.size)
+            self.copy_exact(dst, where, n, dst_base=base)
+            self.zero_exact(dst + n, dst_type.size - n, base)
+
+    def copy_aggregate(self, dst: int, dst_type: TType, src: int, src_type: TType, base=FP,
+                       nested: bool = False) -> None:
         if dst_type.kind == "tuple" and src_type.kind == "tuple":
+            if same_layout(src_type, dst_type, nested):
+                self.copy_exact(dst, src, dst_type.size, dst_base=base)
+                if not nested:
+                    self.zero_exact(dst + dst_type.size, dst_type.padded - dst_type.size, base)
+                return
+            # padding between elements is zero: tuples are compared byte for byte as map keys
+            self.zero_exact(dst, dst_type.size if nested else dst_type.padded, base)
             s_offs, s_elems = src_type.offsets(), list(src_type.elems)
             if dst_type.names != src_type.names:  # a record written with its fields in another order
                 order = [src_type.names.index(n) for n in dst_type.names]
                 s_offs, s_elems = [s_offs[i] for i in order], [s_elems[i] for i in order]
             for d_off, s_off, d_el, s_el in zip(dst_type.offsets(), s_offs, dst_type.elems, s_elems,
                                                 strict=True):
-                if d_el.kind == "tuple":
-                    self.copy_aggregate(dst + d_off, d_el, src + s_off, s_el, base)
-                else:
-                    self.copy_resized(dst + d_off, d_el.padded, src + s_off, s_el.padded, base)
+                self.put_field(src + s_off, s_el, dst + d_off, d_el, base)
         else:
             self.copy_resized(dst, dst_type.padded, src, src_type.padded, base)
 
@@ -76,11 +98,10 @@ class MapsMixin(CodegenBase):
             self.emit(st(8, FP, off, 0))
         elif len(node.keys) == 1:  # store writes every byte of the key's padded size
             self.store(node.keys[0], off, info.key)
-        else:
-            pos = 0
-            for k, t in zip(node.keys, info.key.elems, strict=True):
-                self.store(k, off + pos, t)
-                pos += t.padded
+        else:  # several keys: one tuple, its padding zero
+            self.zero(off, padded)
+            for k, t, pos in zip(node.keys, info.key.elems, info.key.offsets(), strict=True):
+                self.put_field(self.expr(k), k.type, off + pos, t)
         if info.key_size > padded and not tail_written:
             self.zero(off + padded, info.key_size - padded)
         return off

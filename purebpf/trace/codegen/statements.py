@@ -147,16 +147,17 @@ class StatementsMixin(CodegenBase):
             info = self.ctx.maps[s.map.name]
             # callback(map, key, value, ctx): copy key and value into the loop variable first
             self.emit(mov(R9, R4))
-            key_size = info.key.padded
-            self.copy(var_off, 0, key_size, dst_base=R9, src_base=R2)
+            # $kv is the tuple (key, value), laid out as C does: the value at its aligned offset
+            value_off = self.scope.variables[s.var.name].offsets()[1]
+            self.copy_exact(var_off, 0, info.key.field_size, dst_base=R9, src_base=R2)
             if info.per_cpu:
                 key = self.alloc(info.key_size)
                 self.copy(key, 0, info.key_size, src_base=R2)
                 self.emit(ldx(8, R6, R9, self.ctx_slot))
                 self.percpu_read(s.map.name, info, key)
-                self.emit(stx(8, R9, var_off + key_size, R0))
+                self.emit(stx(8, R9, var_off + value_off, R0))
             else:
-                self.copy(var_off + key_size, 0, info.value.padded, dst_base=R9, src_base=R3)
+                self.copy_exact(var_off + value_off, 0, info.value.field_size, dst_base=R9, src_base=R3)
                 self.emit(ldx(8, R6, R9, self.ctx_slot))
         else:
             # callback(index, ctx): $i = start + index

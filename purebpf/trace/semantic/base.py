@@ -30,8 +30,14 @@ class SemanticBase:
                            "(p->field) instead", loc)
             return self.struct_view(t)
         if t.kind == "tuple":
-            return Tup([self.stored(e) for e in t.elems], list(t.names))
+            return Tup([self.field_type(e) for e in t.elems], list(t.names))
         return storage_type(t)
+
+    def field_type(self, t: TType) -> TType:
+        """How a value is kept inside a tuple: C layout, integers at their own size."""
+        if t.kind in ("struct", "tuple"):
+            return self.stored(t)
+        return t
 
     def struct_view(self, t: TType) -> TType:
         layout = self.env.structs.layout(t.extra)

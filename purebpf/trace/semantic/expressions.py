@@ -16,7 +16,7 @@ from purebpf.trace.semantic.scope import (
     unify,
 )
 from purebpf.trace.structs import FunctionArgs, is_struct_pointer
-from purebpf.trace.types import BOOL, INT64, NONE, UINT64, Array, Int, Ptr, Str, TType, Tup
+from purebpf.trace.types import BOOL, INT64, NONE, UINT64, Array, Int, Ptr, Str, TType, Tup, literal_type
 
 
 class ExpressionsMixin(SemanticBase):
@@ -29,7 +29,7 @@ class ExpressionsMixin(SemanticBase):
         if isinstance(e, ast.Integer):
             if not -(1 << 63) <= e.value < (1 << 64):
                 self.error(f"integer {e.value} does not fit in 64 bits", e.loc)
-            return INT64 if e.value < (1 << 63) else UINT64
+            return literal_type(e.value)
         if isinstance(e, ast.String):
             return Str(len(e.value.encode()) + 1)
         if isinstance(e, ast.Builtin):
@@ -88,7 +88,7 @@ class ExpressionsMixin(SemanticBase):
                     self.error("Invalid tuple element: expression has no value", x.loc)
             if e.names and len(set(e.names)) != len(e.names):
                 self.error("Record has duplicate field names", e.loc)
-            return Tup([self.stored(t) for t in elems], e.names)
+            return Tup([self.field_type(t) for t in elems], e.names)
         if isinstance(e, ast.FieldAccess):
             return self._field(e, scope)
         if isinstance(e, ast.ArrayAccess):
@@ -209,6 +209,8 @@ class ExpressionsMixin(SemanticBase):
             if provider not in ARG_PROVIDERS and provider != "rawtracepoint":
                 self.error(f"The {name} builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes",
                            e.loc)
+            elif provider == "usdt":  # read by the note's spec, sign-extended: bpftrace types them int64
+                return INT64
             elif int(name[3:]) >= MAX_ARGS:
                 self.error(f"{name} is not available: only arg0 to arg{MAX_ARGS - 1} are", e.loc)
             return UINT64
@@ -224,6 +226,8 @@ class ExpressionsMixin(SemanticBase):
             self.error("The func builtin can not be used with '" + provider + "' probes", e.loc)
         if name == "curtask":
             return Ptr(self.env.structs.find("task_struct") or TType("struct", 0, extra="task_struct"))
+        if name == "probe" and provider == "usdt":  # usdt:/a/long/path:provider:name is not cut short
+            return Str(max(BUILTIN_TYPES[name].size, len(scope.target.name.encode()) + 1))
         if name == "ctx" and provider == "iter":  # struct bpf_iter__<target> *: ctx.task, ctx.file, ctx.vma...
             found = self.env.structs.find(f"bpf_iter__{scope.target.target}")
             return Ptr(found) if found is not None else Ptr(TType("void", 0))
@@ -366,7 +370,10 @@ class ExpressionsMixin(SemanticBase):
             t = self.resolve_type(e.type_name, e.loc)
         else:
             t = self.expr(e.expr, scope)
-        e.size = 0 if t is None else t.size if t.kind in ("int", "bool", "string", "array", "struct") else t.padded
+            if isinstance(e.expr, ast.Variable):  # held in a 64-bit slot, sized as its bpftrace type
+                t = scope.shown.get(e.expr.name, t)
+        e.size = 0 if t is None else t.size if t.kind in ("int", "bool", "string", "array", "struct", "tuple") \
+            else t.padded
         return UINT64
 
     def _offsetof(self, e: ast.Offsetof) -> TType:

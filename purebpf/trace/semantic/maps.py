@@ -27,11 +27,12 @@ class MapsMixin(SemanticBase):
     def key_type(self, keys: list[ast.Expr], scope: ProbeScope) -> TType | None:
         if not keys:
             return None
-        types = [self.stored(self.expr(k, scope)) for k in keys]
+        # one key stands alone (an integer in a 64-bit slot); several make a tuple (C layout)
+        types = [self.expr(k, scope) for k in keys]
         for k, t in zip(keys, types, strict=True):
             if t.kind == "none":
                 self.error("Invalid map key: expression has no value", k.loc)
-        return types[0] if len(types) == 1 else Tup(types)
+        return self.stored(types[0]) if len(types) == 1 else self.stored(Tup(types))
 
     def _map_keys(self, node: ast.Map, scope: ProbeScope, key: TType | None = None, given: bool = False) -> None:
         info = self.map_info(node)

@@ -12,7 +12,7 @@ from purebpf.trace.cdefs import CDefs
 from purebpf.trace.location import Location
 from purebpf.trace.probes import ProbeTarget
 from purebpf.trace.structs import FunctionArgs, StructTable
-from purebpf.trace.types import BOOL, COMM, INT64, NONE, STRING, UINT64, Int, Ptr, Str, TType, Tup
+from purebpf.trace.types import BOOL, COMM, INT64, NONE, STRING, UINT64, Int, Ptr, Str, TType, Tup, promote
 
 AGGREGATIONS = ("count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries")
 # maps whose values are series of buckets: not readable as one value, not iterable
@@ -39,7 +39,7 @@ BUILTIN_TYPES = {
 }
 # what ``probetype`` says for each provider (BEGIN and END are bpftrace's "special" probes)
 PROBE_TYPES = {"BEGIN": "special", "END": "special", "fentry": "fentry", "fexit": "fexit"}
-ARG_PROVIDERS = ("kprobe", "uprobe")
+ARG_PROVIDERS = ("kprobe", "uprobe", "usdt")
 RETVAL_PROVIDERS = ("kretprobe", "uretprobe", "fexit")
 MAX_ARGS = 6  # x86_64 argument registers
 NSECS_CLOCKS = ("monotonic", "boot", "tai", "sw_tai")
@@ -98,7 +98,8 @@ class ProbeScope:
     fields: dict[str, TracepointField] = field(default_factory=dict)
     typed_args: FunctionArgs | None = None  # rawtracepoint/fentry/fexit: arguments from BTF
     btf_helpers: bool = False  # calls helpers that take BTF-typed kernel pointers (loads as tp_btf/fentry)
-    variables: dict[str, TType] = field(default_factory=dict)
+    variables: dict[str, TType] = field(default_factory=dict)  # how each variable is held (64-bit integers)
+    shown: dict[str, TType] = field(default_factory=dict)  # its bpftrace type (sizeof, messages)
     for_loops: int = 0
 
 
@@ -119,8 +120,7 @@ def unify(a: TType, b: TType) -> TType | None:
     if a.kind != b.kind:
         return None
     if a.kind == "int":
-        return Int(8, a.signed or b.signed) if a.extra != b.extra else TType("int", 8, a.signed or b.signed,
-                                                                              extra=a.extra)
+        return promote(a, b)
     if a.kind in ("string", "buffer"):
         return TType(a.kind, max(a.size, b.size))
     if a.kind == "tuple":
@@ -138,11 +138,9 @@ def unify(a: TType, b: TType) -> TType | None:
 
 
 def storage_type(t: TType) -> TType:
-    """Integers are stored as 64-bit in maps and variables, as bpftrace does."""
+    """An integer standing alone is held in a 64-bit slot (a tuple keeps its elements' own sizes)."""
     if t.kind == "int":
         return TType("int", 8, t.signed, extra=t.extra)
-    if t.kind == "tuple":
-        return Tup([storage_type(e) for e in t.elems], list(t.names))
     return t
 
 

@@ -124,9 +124,11 @@ class StatementsMixin(SemanticBase):
             common = unify(old, stored)
             if common is None:
                 self.error(f"Type mismatch for {variable_name(target.name)}: trying to assign value of type '{vtype}' "
-                           f"when variable already contains a value of type '{old}'", loc)
+                           f"when variable already contains a value of type '{scope.shown.get(target.name, old)}'", loc)
                 return
             stored = common
+        shown = scope.shown.get(target.name)
+        scope.shown[target.name] = (unify(shown, vtype) or vtype) if shown is not None else vtype
         scope.variables[target.name] = stored
         target.type = stored
 
