@@ -48,6 +48,9 @@ def resolve_binary(target: str, pid: int | None = None) -> Path:
         raise InvalidInputError(f"invalid binary {target!r}: expected a path or a library/program name")
     if "/" in target:
         path = Path(target)
+        inside = Path(f"/proc/{pid}/root/{target.lstrip('/')}") if pid is not None and target.startswith("/") else None
+        if not path.is_file() and inside is not None and inside.is_file():
+            return inside  # the process lives in another mount namespace: its file, seen through its root
         if not path.is_file():
             raise NotFoundError(f"binary {target} does not exist (give an existing file, or a library name "
                                 "such as 'c' to search the library path)")
@@ -165,6 +168,10 @@ def _elf_machine(path: str | Path) -> int | None:
     return struct.unpack_from("<H" if head[5] == 1 else ">H", head, 18)[0]
 
 
+def is_elf(path: str | Path) -> bool:
+    return _elf_machine(path) is not None
+
+
 @lru_cache(maxsize=1)
 def _own_machine() -> int | None:
     return _elf_machine("/proc/self/exe")
@@ -249,6 +256,8 @@ def symbol_offset(path: str | Path, symbol: str | int, offset: int = 0) -> int:
     its size is known."""
     if not Path(path).is_file():
         raise NotFoundError(f"binary {path} does not exist")
+    if isinstance(symbol, int) and symbol >= 0 and not is_elf(path):
+        return symbol + offset  # a flat binary (raw code mapped by hand): the address is the file offset
     table = symbol_table(path)
     if isinstance(symbol, int):
         if symbol <= 0:

@@ -72,6 +72,33 @@ def _elf_functions(path: str, dev: int, ino: int, mtime_ns: int) -> ElfFunctions
                         tuple(s for _, (_, s) in items), segments)
 
 
+def build_id(path: str) -> str | None:
+    """The GNU build id of ELF file ``path`` in hex (None without one)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _build_id(path, st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _build_id(path: str, dev: int, ino: int, mtime_ns: int) -> str | None:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            for section in ELFFile(f).iter_sections():
+                if section["sh_type"] != "SHT_NOTE":
+                    continue
+                for note in section.iter_notes():
+                    if note["n_type"] == "NT_GNU_BUILD_ID":
+                        return note["n_desc"]
+    except (OSError, ELFError, ValueError):
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class Mapping:
     start: int
@@ -114,6 +141,20 @@ class ProcessSymbols:
         if m is None:
             return UNKNOWN
         return self._in_file(m, addr, False) or f"[{os.path.basename(m.path)}+{addr - m.start + m.offset:#x}]"
+
+    def module(self, addr: int) -> str | None:
+        """The file ``addr`` is mapped from (perf's stack format names it)."""
+        m = self._mapping(addr)
+        return m.path if m is not None else None
+
+    def build_id_frame(self, addr: int) -> str | None:
+        """``BUILDID 0xOFFSET``: the frame as a build id and a file offset, named without symbols."""
+        m = self._mapping(addr)
+        if m is None:
+            return None
+        path = self.root + m.path if os.path.exists(self.root + m.path) else m.path
+        bid = build_id(path)
+        return f"{bid} {addr - m.start + m.offset:#x}" if bid else None
 
     def _mapping(self, addr: int) -> Mapping | None:
         for m in self.maps:

@@ -75,16 +75,17 @@ def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cp
         return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period,
                          cpus=[_first_online_cpu()])
     if t.provider == "profile":
+        only = {"pid": pid} if pid else {}  # -p: count the process's own events only, as bpftrace does
         if t.freq:
-            return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_freq=t.period)
-        return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period)
+            return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_freq=t.period, **only)
+        return PerfEvent(prog, PerfType.SOFTWARE, SoftwareEvent.CPU_CLOCK, sample_period=t.period, **only)
     if t.provider in ("software", "hardware"):
         table, kind = (SOFTWARE_EVENTS, PerfType.SOFTWARE) if t.provider == "software" else (
             HARDWARE_EVENTS, PerfType.HARDWARE)
         default = 1000 if t.provider == "software" else 1_000_000
         config = table[t.target]
         config = SoftwareEvent(config) if t.provider == "software" else HardwareEvent(config)
-        return PerfEvent(prog, kind, config, sample_period=t.period or default)
+        return PerfEvent(prog, kind, config, sample_period=t.period or default, **({"pid": pid} if pid else {}))
     if t.provider in ("uprobe", "uretprobe"):
         return _attach_uprobe(probe, prog, pid)
     if t.provider == "usdt":
@@ -137,9 +138,12 @@ def _attach_watchpoint(probe: CompiledProbe, prog: Program, pid: int | None) -> 
 
 def _check_code_address(binary: str, address: int, pid: int | None) -> None:
     """An address probed in a binary must be code: inside an executable segment."""
-    from purebpf.links.symbols import resolve_binary, symbol_table
+    from purebpf.links.symbols import is_elf, resolve_binary, symbol_table
 
-    table = symbol_table(resolve_binary(binary, pid))
+    path = resolve_binary(binary, pid)
+    if not is_elf(path):
+        return  # a flat binary has no segments to check the address against
+    table = symbol_table(path)
     if not any(seg.executable and seg.vaddr <= address < seg.vaddr + seg.memsz for seg in table.segments):
         raise NotFoundError(f"address {address:#x} is not code in {binary}")
 

@@ -98,7 +98,8 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     if missing:
         raise ProgramError(missing)
     cdefs = parse_cdefs(tree.c_definitions, includes)
-    env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs, structs=_structs(tree, diags))
+    env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs, structs=_structs(tree, diags),
+                      pid=pid, stack_mode=config.stack_mode)
     expand_macros(tree, diags, config)
     diags.raise_if_errors()
     _lift_block_aggregations(tree)
@@ -189,6 +190,11 @@ def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
         scope.typed_args = function_args(env.structs, target.provider, target.func)
         if target.provider == "rawtracepoint":
             _check_raw_tracepoint(target, in_btf=scope.typed_args is not None)
+    elif target.provider in ("uprobe", "uretprobe") and not target.func[:1].isdigit():
+        from purebpf.trace.uprobes import check_boundary, functions
+        if not functions(target.target, target.func, env.pid):
+            raise ProbeError(f"No matches for {target.provider} {target.target}:{target.func}.")
+        check_boundary(target.target, target.func, env.pid, env.unsafe)
     elif target.provider == "iter" and env.structs.find(f"bpf_iter__{target.target}") is None:
         raise ProbeError(f"iter {target.target} not available for your kernel version "
                          "(see `purebpf trace -l 'iter:*'`).")
@@ -286,6 +292,10 @@ def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None
         for target, loc in expand(parsed, diags, tracepoints=tracepoints):
             if target.provider == "usdt":  # expanded against the files' notes (and -p's mappings)
                 out.extend((probe, t, loc) for t in _usdt_targets(target, loc, pid, diags))
+                continue
+            if target.provider in ("uprobe", "uretprobe") and has_wildcard(target.target + target.func):
+                from purebpf.trace.uprobes import expand as expand_uprobes  # reads ELF files: only when needed
+                out.extend((probe, t, loc) for t in (expand_uprobes(target, pid) or [target]))
                 continue
             out.append((probe, target, loc))
     if not out and not diags.errors:

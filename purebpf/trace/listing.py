@@ -81,13 +81,34 @@ PROVIDERS = {
 }
 
 
-def _uprobes(provider: str, binary: str, pid: int | None) -> Iterator[str]:
-    from purebpf.links.symbols import resolve_binary, symbol_table
+def _uprobes(provider: str, binary: str, func: str, pid: int | None) -> Iterator[str]:
+    """uprobes of the files ``binary`` names (a path as written, a glob, a library name, or ``*``/nothing
+    for every file ``pid`` maps) whose function matches glob ``func``."""
+    from purebpf.links.symbols import resolve_binary
+    from purebpf.trace.probes import has_wildcard
+    from purebpf.trace.uprobes import functions
 
-    path = resolve_binary(binary, pid)
-    table = symbol_table(path)
-    for sym in sorted(name for name, (_, defined) in table.symbols.items() if defined):
-        yield f"{provider}:{path}:{sym}"
+    globbed = not binary or has_wildcard(binary)
+    if globbed:
+        from purebpf.trace.usdt import files
+        paths = files(binary or "*", pid)
+    else:
+        paths = [binary]
+    for path in paths:
+        shown = path if "/" in path else str(resolve_binary(path, pid))  # a library by name: its full path
+        for sym in functions(path, func or "*", pid, skip_bad=globbed):
+            yield f"{provider}:{shown}:{sym}"
+
+
+def _uprobes_by_wildcard(head: str, rest: str, pid: int | None) -> Iterator[str]:
+    """uprobes for a search whose provider part is a wildcard: those of a file named by path
+    (``*:./app:*``), or of every file ``-p PID`` maps."""
+    binary, _, func = rest.partition(":")
+    if pid is None and "/" not in binary:
+        return
+    for provider in ("uprobe", "uretprobe"):
+        if fnmatch.fnmatchcase(provider, head):
+            yield from _uprobes(provider, binary, func, pid)
 
 
 def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
@@ -104,11 +125,7 @@ def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
     if colon and head in ("uprobe", "uretprobe", "u", "ur"):
         provider = "uprobe" if head in ("uprobe", "u") else "uretprobe"
         binary, _, func = rest.partition(":")
-        if any(c in binary for c in "*?["):
-            return
-        for name in _uprobes(provider, binary, pid):
-            if fnmatch.fnmatchcase(name.rsplit(":", 1)[1], func or "*"):
-                yield name
+        yield from _uprobes(provider, binary, func, pid)
         return
     for provider, gen in PROVIDERS.items():
         if colon and not fnmatch.fnmatchcase(provider, head):
@@ -116,6 +133,7 @@ def matching(pattern: str, pid: int | None = None) -> Iterator[str]:
         for name in gen():
             if fnmatch.fnmatchcase(name, pattern):
                 yield name
+    yield from _uprobes_by_wildcard(head if colon else "*", rest if colon else "", pid)
     yield from _usdt_by_wildcard(head if colon else "*", rest if colon else "", pattern, pid)
 
 
@@ -164,12 +182,12 @@ def _btf_arguments(provider: str, func: str) -> list[str]:
     return lines
 
 
-def _program_probes(text: str) -> list[str]:
+def _program_probes(text: str, pid: int | None = None) -> list[str]:
     """The attach points a program uses, expanded, in listing form."""
     from purebpf.trace.compiler import program_targets
 
     out = []
-    for target in program_targets(text):
+    for target in program_targets(text, pid=pid):
         if target.provider in ("interval", "profile", "software", "hardware"):
             out.append(f"{target.provider}:{target.target}:")
         elif target.provider in ("fentry", "fexit"):
@@ -204,10 +222,10 @@ def list_probes(program: str | None, positional: list[str], *, verbose: bool = F
     out = out or sys.stdout
     names: list[str] = []
     if program is not None:
-        names = _program_probes(program)
+        names = _program_probes(program, pid)
     elif positional and os.path.isfile(positional[0]):
         with open(positional[0]) as f:
-            names = _program_probes(f.read())
+            names = _program_probes(f.read(), pid)
     else:
         search = positional[0] if positional else "*"
         if search.endswith(".bt") and not os.path.exists(search):

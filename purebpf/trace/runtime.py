@@ -207,12 +207,17 @@ class Tracer:
                 if mode == "raw":
                     frames.append(f"{addr:x}")
                     continue
+                if mode == "build_id" and user:
+                    frames.append(syms.build_id_frame(addr) or f"0x{addr:x}")
+                    continue
                 name = syms.lookup(addr, offset=True)
-                if mode == "perf":
-                    frames.append(f"{addr:x} {name or '[unknown]'}")
+                if mode == "perf":  # perf's format: address, symbol, then the file it is in
+                    module = (syms.module(addr) if user else "kernel.kallsyms") or "unknown"
+                    frames.append(f"{addr:x} {name or '[unknown]'} ({module})")
                 else:
                     frames.append(name or f"0x{addr:x}")
         value.frames = frames
+        value.indent = "" if mode in ("raw", "build_id") else "        "  # bare addresses start the line
 
     def _reset_map(self, ev: Event) -> None:
         m = self.maps[ev.map_name]

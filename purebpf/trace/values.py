@@ -164,9 +164,10 @@ class Timestamp(int):
 class Stack(int):
     """A stack id from the stack trace map; its frames are filled in by the runtime."""
     frames: list[str] = []
+    indent = "        "
 
     def __str__(self) -> str:
-        return "\n" + "".join(f"        {f}\n" for f in self.frames)
+        return "\n" + "".join(f"{self.indent}{f}\n" for f in self.frames)
 
     __repr__ = __str__
 

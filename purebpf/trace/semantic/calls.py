@@ -428,7 +428,7 @@ class CallsMixin(SemanticBase):
         return self._stack(e, "ustack")
 
     def _stack(self, e: ast.Call, kind: str) -> TType:
-        mode, depth = "bpftrace", DEFAULT_STACK_DEPTH
+        mode, depth = self.env.stack_mode, DEFAULT_STACK_DEPTH
         if not self._nargs(e, 0, 2):
             return TType(kind)
         for arg in e.args:

@@ -9,6 +9,7 @@ from purebpf.trace.semantic.scope import (
     ARG_PROVIDERS,
     BUCKETED,
     BUILTIN_TYPES,
+    DEFAULT_STACK_DEPTH,
     MAX_ARGS,
     RETVAL_PROVIDERS,
     ProbeScope,
@@ -231,6 +232,8 @@ class ExpressionsMixin(SemanticBase):
         if name == "ctx" and provider == "iter":  # struct bpf_iter__<target> *: ctx.task, ctx.file, ctx.vma...
             found = self.env.structs.find(f"bpf_iter__{scope.target.target}")
             return Ptr(found) if found is not None else Ptr(TType("void", 0))
+        if name in ("kstack", "ustack") and self.env.stack_mode != "bpftrace":  # config / BPFTRACE_STACK_MODE
+            return TType(name, extra=f"{self.env.stack_mode}:{DEFAULT_STACK_DEPTH}")
         t = BUILTIN_TYPES.get(name)
         if t is None:
             self.error(f"The {name} builtin is not supported by purebpf trace", e.loc)

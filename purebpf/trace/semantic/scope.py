@@ -113,6 +113,8 @@ class Environment:
     cdefs: CDefs = field(default_factory=CDefs)
     structs: StructTable = field(default_factory=StructTable)
     options_read: dict[str, str] = field(default_factory=dict)  # getopt() names -> descriptions
+    stack_mode: str = "bpftrace"  # kstack/ustack's mode when the call names none (config / BPFTRACE_STACK_MODE)
+    pid: int | None = None  # -p: the process whose files uprobes may name (and whose mappings `uprobe:*:f` searches)
 
 
 def unify(a: TType, b: TType) -> TType | None:

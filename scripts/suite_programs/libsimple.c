@@ -1,0 +1,5 @@
+/* libsimple.so: a shared library with one function, fun. */
+int fun(int x)
+{
+  return x * 3;
+}
