@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 RENAMED = ("import sys, time; from purebpf.sys.process_name import rename_process; "
            "rename_process('pbtname'); print('ready', flush=True); time.sleep(30)")
@@ -25,8 +26,13 @@ def test_comm_and_argv0_take_the_new_name_and_the_arguments_stay():
             proc.kill()
 
 
-def test_a_name_longer_than_argv0_changes_only_comm():
-    code = ("from purebpf.sys.process_name import rename_process; import sys; "
-            "rename_process('x' * 200); print(open('/proc/self/cmdline','rb').read().split(b'\\0')[0].decode())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == sys.executable  # left whole: the new name would not fit
+def test_a_name_longer_than_argv0_moves_the_argument_area():
+    """Started as ``py``: "bpftrace" does not fit over it, so the kernel is shown a new area (or, without
+    CAP_SYS_RESOURCE, the arguments shift and the last loses its tail)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from purebpf.sys.process_name import rename_process; "
+            "rename_process('bpftrace'); print(open('/proc/self/cmdline', 'rb').read().split(b'\\0'))")
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run(["py", "-c", code, root], executable=sys.executable, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out in (str([b"bpftrace", b"-c", code.encode(), root.encode(), b""]),
+                   str([b"bpftrace", b"-c", code.encode(), root[:-len("bpftrace") + len("py")].encode(), b""]))
