@@ -66,9 +66,9 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'purebpf.asm' has no attribute {name!r}")
-    import importlib
+    from purebpf._lazy import import_module
 
-    loaded = importlib.import_module(module)
+    loaded = import_module(module)
     globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
     return globals()[name]
 

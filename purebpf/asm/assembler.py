@@ -15,11 +15,13 @@ with their fds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from purebpf.asm.instruction import Instruction
 from purebpf.asm.opcodes import Class, JmpOp, PseudoCall, PseudoSrc
 from purebpf.errors import InvalidInputError
+
+TYPE_CHECKING = False  # collections.abc imports collections (~1 ms): only type checkers read these
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["assemble", "label_slots", "parse", "resolve_maps"]  # noqa: F822 - parse: lazy, below
 

@@ -4,10 +4,10 @@ An opcode byte is ``class | size | mode`` for loads/stores and
 ``class | op | source`` for ALU and jumps.
 """
 
-from enum import IntEnum
+from purebpf._intconst import IntConst
 
 
-class Class(IntEnum):
+class Class(IntConst):
     LD = 0x00
     LDX = 0x01
     ST = 0x02
@@ -18,7 +18,7 @@ class Class(IntEnum):
     ALU64 = 0x07
 
 
-class Size(IntEnum):
+class Size(IntConst):
     W = 0x00   # 4 bytes
     H = 0x08   # 2 bytes
     B = 0x10   # 1 byte
@@ -33,7 +33,7 @@ class Size(IntEnum):
         return {4: cls.W, 2: cls.H, 1: cls.B, 8: cls.DW}[nbytes]
 
 
-class Mode(IntEnum):
+class Mode(IntConst):
     IMM = 0x00
     ABS = 0x20
     IND = 0x40
@@ -42,12 +42,12 @@ class Mode(IntEnum):
     ATOMIC = 0xC0
 
 
-class Source(IntEnum):
+class Source(IntConst):
     K = 0x00  # immediate
     X = 0x08  # register
 
 
-class AluOp(IntEnum):
+class AluOp(IntConst):
     ADD = 0x00
     SUB = 0x10
     MUL = 0x20
@@ -64,7 +64,7 @@ class AluOp(IntEnum):
     END = 0xD0
 
 
-class JmpOp(IntEnum):
+class JmpOp(IntConst):
     JA = 0x00
     JEQ = 0x10
     JGT = 0x20
@@ -82,7 +82,7 @@ class JmpOp(IntEnum):
     JCOND = 0xE0  # may_goto (src 0), v6.9+
 
 
-class AtomicOp(IntEnum):
+class AtomicOp(IntConst):
     """``imm`` of an atomic instruction; FETCH (0x01) may be or-ed into the ALU ones."""
     ADD = 0x00
     OR = 0x40
@@ -95,7 +95,7 @@ class AtomicOp(IntEnum):
     STORE_REL = 0x110  # store-release (v6.15+)
 
 
-class PseudoSrc(IntEnum):
+class PseudoSrc(IntConst):
     """``src`` of a 64-bit immediate load: what the kernel should put there."""
     NONE = 0
     MAP_FD = 1
@@ -106,7 +106,7 @@ class PseudoSrc(IntEnum):
     MAP_IDX_VALUE = 6
 
 
-class PseudoCall(IntEnum):
+class PseudoCall(IntConst):
     """``src`` of a call: helper (0), bpf-to-bpf call (1), kfunc (2)."""
     HELPER = 0
     CALL = 1
@@ -118,7 +118,7 @@ TO_LE = 0x00
 TO_BE = 0x08
 
 
-class Reg(IntEnum):
+class Reg(IntConst):
     """A register.  Builders tell a register operand from an immediate by this
     type: ``mov(R1, R6)`` copies a register, ``mov(R1, 6)`` loads the number 6."""
     R0 = 0

@@ -9,7 +9,7 @@ Names are imported on first use so ``import purebpf.btf`` costs almost nothing.
 
 from __future__ import annotations
 
-import importlib
+from purebpf._lazy import import_module
 
 _EXPORTS = {
     "BTF": "purebpf.btf.spec",
@@ -37,7 +37,7 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'purebpf.btf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

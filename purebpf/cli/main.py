@@ -14,9 +14,9 @@ import argparse unless it must show help or an error (see cli.flags).
 
 from __future__ import annotations
 
-import importlib
 import sys
 
+from purebpf._lazy import import_module
 from purebpf.cli import tools as tool_cli
 from purebpf.errors import BPFError
 
@@ -56,7 +56,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if module in loaded:
             continue
         loaded.add(module)
-        importlib.import_module(module).register(sub)
+        import_module(module).register(sub)
     tool_cli.register(sub, only)
     return parser
 
@@ -66,7 +66,7 @@ def build_command_parser(name: str) -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(prog="purebpf", description="eBPF toolkit in pure Python")
-    importlib.import_module(SUBCOMMANDS[name][0]).register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    import_module(SUBCOMMANDS[name][0]).register(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser
 
 

@@ -10,11 +10,11 @@ imports argparse only for help and errors.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from functools import cache
 
+from purebpf._lazy import import_module
+from purebpf._memo import cache
 from purebpf.cli.flags import FlagParser
 from purebpf.tools import TOOLS, available
 
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction, only: str | None) -> None:
         if only != name:
             subparsers.add_parser(name, add_help=False)
             continue
-        module = importlib.import_module(f"purebpf.tools.{name}")
+        module = import_module(f"purebpf.tools.{name}")
         _configure(subparsers.add_parser(name, **_parser_options(module, help_)), name, module)
 
 
@@ -61,7 +61,7 @@ def parser(name: str) -> FlagParser | None:
     if name not in TOOLS:
         return None
     try:
-        module = importlib.import_module(f"purebpf.tools.{name}")
+        module = import_module(f"purebpf.tools.{name}")
     except ModuleNotFoundError as exc:
         if exc.name != f"purebpf.tools.{name}":
             raise

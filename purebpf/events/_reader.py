@@ -13,7 +13,6 @@ import os
 import select
 import struct
 import time
-from collections.abc import Callable, Iterator
 
 from purebpf.errors import InvalidInputError
 from purebpf.maps import Map
@@ -21,6 +20,7 @@ from purebpf.sys import ClosedError, MapType
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from typing import Any, Protocol
 else:
     Protocol = object  # Source is a plain base at run time

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Callable
 
 from purebpf.errors import InvalidInputError, syscall_error
 from purebpf.events import _ordering
@@ -36,6 +35,7 @@ from purebpf.sys import MapType
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 BUSY_BIT = 1 << 31

@@ -27,9 +27,9 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'purebpf.links' has no attribute {name!r}")
-    import importlib
+    from purebpf._lazy import import_module
 
-    loaded = importlib.import_module(f"purebpf.links.{module}")
+    loaded = import_module(f"purebpf.links.{module}")
     globals().update({n: getattr(loaded, n) for n, m in _LAZY.items() if m == module})
     return globals()[name]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
 
 from purebpf.errors import InvalidInputError, SyscallError, syscall_error
 from purebpf.links.link import Link
@@ -20,6 +19,7 @@ from purebpf.sys.attrs import LinkCreateAttr, ProgAttachAttr
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Protocol
 else:
     Protocol = object  # Detachable is a plain base at run time

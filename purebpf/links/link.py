@@ -8,12 +8,14 @@ are not (perf-event ``SET_BPF`` on old kernels, tc via netlink, cgroup
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from purebpf.errors import BPFError, NotSupportedError
 from purebpf.sys import FD, Cmd, bpf
 from purebpf.sys.attrs import LinkDetachAttr, LinkInfo
 from purebpf.sys.objects import fd_by_id, obj_get, obj_info, obj_pin
+
+TYPE_CHECKING = False  # collections.abc imports collections (~1 ms): only type checkers read these
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class Link:

@@ -11,9 +11,7 @@ modules are not looked up here yet (vmlinux only).
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Sequence
-
+from purebpf._record import Record
 from purebpf.asm import Instruction
 from purebpf.errors import InvalidInputError, NotFoundError
 from purebpf.links.validate import require_name
@@ -22,17 +20,27 @@ from purebpf.sys import AttachType, ProgType
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from purebpf.btf.spec import BTF
 
 
-class BtfTarget(namedtuple("BtfTarget", "prog_type attach_type btf_kind prefix listing", defaults=("", ""))):
+class BtfTarget(Record):
     """How one kind names its target in vmlinux BTF: ``btf_kind`` is "func" or
     "typedef", ``prefix`` what precedes the target's name (tp_btf:
     btf_trace_<tp>, lsm: bpf_lsm_<hook>), ``listing`` where a user finds valid
-    names.  A named tuple: this module is imported with every link, and a
-    dataclass would import ``dataclasses`` (~5 ms) for every tool."""
+    names.  A :class:`~purebpf._record.Record`: this module is imported with
+    every link, and a dataclass would import ``dataclasses`` (~5 ms) for every
+    tool, a named tuple ``collections`` (~1 ms)."""
 
-    __slots__ = ()
+    __slots__ = _fields = ("prog_type", "attach_type", "btf_kind", "prefix", "listing")
+
+    def __init__(self, prog_type: int, attach_type: int, btf_kind: str, prefix: str = "", listing: str = "") -> None:
+        self.prog_type = prog_type
+        self.attach_type = attach_type
+        self.btf_kind = btf_kind
+        self.prefix = prefix
+        self.listing = listing
 
 
 _FUNCS = "see /sys/kernel/tracing/available_filter_functions"

@@ -41,8 +41,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'purebpf.maps' has no attribute '{name}'")
-    import importlib
-    return getattr(importlib.import_module(f"purebpf.maps.{module}"), name)
+    from purebpf._lazy import import_module
+
+    return getattr(import_module(f"purebpf.maps.{module}"), name)
 
 
 __all__ = [

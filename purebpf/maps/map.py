@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import ctypes
 import errno as E
-import importlib
-from collections.abc import Iterable, Iterator, Mapping
 
+from purebpf._lazy import import_module
 from purebpf._record import Record
 from purebpf.errors import BPFError, InvalidInputError, NotFoundError, NotSupportedError, SyscallError, syscall_error
 from purebpf.maps.codec import codec_for
@@ -33,6 +32,7 @@ from purebpf.sys.objects import fd_by_id, obj_fdinfo, obj_get, obj_info, obj_pin
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
     from typing import Any
 
     from purebpf.maps.codec import Codec
@@ -148,7 +148,7 @@ def map_class(map_type: MapType | int) -> type[Map]:
     if entry is None:
         return Map
     module, name = entry.split(":")
-    return getattr(importlib.import_module(f"purebpf.maps.{module}"), name)
+    return getattr(import_module(f"purebpf.maps.{module}"), name)
 
 
 def _buffer(data: bytes | None) -> ctypes.Array | None:
@@ -545,7 +545,10 @@ class Map:
 
     def update_batch(self, items: Mapping[Any, Any] | Iterable[tuple[Any, Any]], flags: int = 0) -> int:
         """Set many entries in one syscall; returns how many were written."""
+        from collections.abc import Mapping  # here: collections is not on a tool's start-up path
+
         from purebpf.maps import batch
+
         pairs = list(items.items() if isinstance(items, Mapping) else items)
         encoded = [(self._key(k), self._value(v)) for k, v in pairs]
         return batch.update(self, encoded, flags, [k for k, _ in pairs])

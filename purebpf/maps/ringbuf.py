@@ -9,13 +9,13 @@ page size.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Iterator
 
 from purebpf.errors import InvalidInputError, NotSupportedError
 from purebpf.maps.map import Map, MapSpec, require_size
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 

@@ -13,9 +13,9 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'purebpf.programs' has no attribute {name!r}")
-    import importlib
+    from purebpf._lazy import import_module
 
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-from collections.abc import Sequence
 
 from purebpf._record import Record
 from purebpf.asm.instruction import Instruction, encode
@@ -22,6 +21,8 @@ from purebpf.sys.objects import fd_by_id, obj_get, obj_pin
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from purebpf.programs.info import ProgramInfo
     from purebpf.programs.testrun import TestRunResult
 
@@ -83,15 +84,20 @@ def _kernel_name(name: str) -> bytes:
 
 class Program:
     """A loaded program.  ``log_level`` > 0 always loads with a verifier log and
-    keeps it in :attr:`verifier_log` (level 2 adds per-instruction state)."""
+    keeps it in :attr:`verifier_log` (level 2 adds per-instruction state).  The log buffer
+    grows until the log fits, unless ``log_size`` fixes its size: then a log that does not
+    fit fails the load with ENOSPC, as the kernel reports it."""
 
     def __init__(self, type_: ProgType | ProgramSpec, insns: Sequence[Instruction] | bytes = (), *,
-                 license: str = "GPL", name: str = "", log_level: int = 0, **spec_fields) -> None:
+                 license: str = "GPL", name: str = "", log_level: int = 0, log_size: int = 0,
+                 **spec_fields) -> None:
         spec = type_ if isinstance(type_, ProgramSpec) else ProgramSpec(
             ProgType(type_), insns, license=license, name=name, **spec_fields)
+        if not isinstance(log_size, int) or log_size < 0 or log_size > LOG_SIZE_MAX:
+            raise InvalidInputError(f"invalid log_size {log_size!r}: expected 0 (grow as needed) to {LOG_SIZE_MAX}")
         self.spec = spec
         self.verifier_log = ""
-        self._fd = FD(self._load(log_level))
+        self._fd = FD(self._load(log_level, log_size))
 
     @classmethod
     def _wrap(cls, fd: int, spec: ProgramSpec | None = None) -> Program:
@@ -132,7 +138,7 @@ class Program:
 
     # -- loading ------------------------------------------------------------------
 
-    def _load(self, log_level: int) -> int:
+    def _load(self, log_level: int, log_size: int = 0) -> int:
         spec = self.spec
         code = spec.bytecode()
         if not code:
@@ -168,7 +174,7 @@ class Program:
             if err not in (1, 13, 22, 7, 28):  # EPERM EACCES EINVAL E2BIG ENOSPC: the log may say why
                 raise self._error(err, "")
             log_level = 1
-        size = LOG_SIZE_START
+        size = log_size or LOG_SIZE_START
         while True:
             buf = ctypes.create_string_buffer(size)
             attr.log_level, attr.log_size, attr.log_buf = log_level, size, ctypes.addressof(buf)
@@ -177,7 +183,7 @@ class Program:
             if ret >= 0:
                 self.verifier_log = log
                 return ret
-            if err == ENOSPC and size < LOG_SIZE_MAX:
+            if err == ENOSPC and size < LOG_SIZE_MAX and not log_size:
                 size = min(size * 8, LOG_SIZE_MAX)
                 continue
             raise self._error(err, log)

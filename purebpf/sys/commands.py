@@ -1,9 +1,9 @@
 """Numbers of the ``bpf(2)`` commands (``enum bpf_cmd`` in the kernel's uapi)."""
 
-from enum import IntEnum
+from purebpf._intconst import IntConst
 
 
-class Cmd(IntEnum):
+class Cmd(IntConst):
     MAP_CREATE = 0
     MAP_LOOKUP_ELEM = 1
     MAP_UPDATE_ELEM = 2

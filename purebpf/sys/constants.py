@@ -4,10 +4,10 @@ The values are ABI and never change once released; ``tests/sys`` checks them
 against the running kernel's own BTF (``enum bpf_map_type`` etc.).
 """
 
-from enum import IntEnum, IntFlag
+from purebpf._intconst import IntConst, IntFlagConst
 
 
-class MapType(IntEnum):
+class MapType(IntConst):
     UNSPEC = 0
     HASH = 1
     ARRAY = 2
@@ -44,7 +44,7 @@ class MapType(IntEnum):
     ARENA = 33
 
 
-class ProgType(IntEnum):
+class ProgType(IntConst):
     UNSPEC = 0
     SOCKET_FILTER = 1
     KPROBE = 2
@@ -80,7 +80,7 @@ class ProgType(IntEnum):
     NETFILTER = 32
 
 
-class AttachType(IntEnum):
+class AttachType(IntConst):
     CGROUP_INET_INGRESS = 0
     CGROUP_INET_EGRESS = 1
     CGROUP_INET_SOCK_CREATE = 2
@@ -141,7 +141,7 @@ class AttachType(IntEnum):
     TRACE_UPROBE_SESSION = 57
 
 
-class LinkType(IntEnum):
+class LinkType(IntConst):
     UNSPEC = 0
     RAW_TRACEPOINT = 1
     TRACING = 2
@@ -159,7 +159,7 @@ class LinkType(IntEnum):
     SOCKMAP = 14
 
 
-class MapFlags(IntFlag):
+class MapFlags(IntFlagConst):
     """``map_flags`` at creation (``BPF_F_*``)."""
     NONE = 0
     NO_PREALLOC = 1 << 0
@@ -177,7 +177,7 @@ class MapFlags(IntFlag):
     INNER_MAP = 1 << 12
 
 
-class UpdateFlags(IntEnum):
+class UpdateFlags(IntConst):
     """``flags`` of BPF_MAP_UPDATE_ELEM."""
     ANY = 0
     NOEXIST = 1
@@ -185,7 +185,7 @@ class UpdateFlags(IntEnum):
     F_LOCK = 4
 
 
-class ProgFlags(IntFlag):
+class ProgFlags(IntFlagConst):
     """``prog_flags`` of BPF_PROG_LOAD."""
     NONE = 0
     STRICT_ALIGNMENT = 1 << 0
@@ -196,7 +196,7 @@ class ProgFlags(IntFlag):
     XDP_HAS_FRAGS = 1 << 5
 
 
-class StatsType(IntEnum):
+class StatsType(IntConst):
     RUN_TIME = 0
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-from functools import cache
 
+from purebpf._memo import cache
 from purebpf.errors import NotFoundError, NotSupportedError
 
 TYPE_CHECKING = False  # pathlib costs ~2 ms to import: the start-up path uses strings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
 
 from purebpf.errors import NotFoundError
 from purebpf.sys.attrs import GetIdAttr, ObjInfoAttr, ObjPinAttr
@@ -22,6 +21,7 @@ ID_COMMANDS = {
 
 TYPE_CHECKING = False  # typing costs ~1.5 ms to import (with re and contextlib); only type checkers need it
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import TypeVar
 
     Info = TypeVar("Info", bound=ctypes.Structure)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-from enum import IntEnum
 
+from purebpf._intconst import IntConst
 from purebpf.errors import NotSupportedError
 from purebpf.sys.attrs import PerfEventAttr
 from purebpf.sys.syscall import perf_event_open
 
 
-class PerfType(IntEnum):
+class PerfType(IntConst):
     HARDWARE = 0
     SOFTWARE = 1
     TRACEPOINT = 2
@@ -24,7 +24,7 @@ class PerfType(IntEnum):
     BREAKPOINT = 5
 
 
-class SoftwareEvent(IntEnum):
+class SoftwareEvent(IntConst):
     CPU_CLOCK = 0
     TASK_CLOCK = 1
     PAGE_FAULTS = 2
@@ -38,7 +38,7 @@ class SoftwareEvent(IntEnum):
     BPF_OUTPUT = 10
 
 
-class HardwareEvent(IntEnum):
+class HardwareEvent(IntConst):
     CPU_CYCLES = 0
     INSTRUCTIONS = 1
     CACHE_REFERENCES = 2

@@ -16,9 +16,7 @@ the command line is parsed, so a filter costs one compare and no map.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from functools import cache
-
+from purebpf._memo import cache
 from purebpf.asm import (
     FP,
     R0,
@@ -46,6 +44,10 @@ from purebpf.asm import (
     stx,
 )
 from purebpf.programs import Program, ProgType
+
+TYPE_CHECKING = False  # collections.abc imports collections (~1 ms): only type checkers read these
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 MAP_NOEXIST = 1  # BPF_NOEXIST
 BPF_F_USER_STACK = 1 << 8
