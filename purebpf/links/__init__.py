@@ -1,6 +1,6 @@
 """Attachments of programs to hooks: one module, one class per attach kind."""
 
-from purebpf.links.link import Link, close_all
+from purebpf.links.link import Link, LinkGroup, close_all
 from purebpf.links.tracing_spec import btf_target_id, tracing_spec  # light; and the function must shadow its module
 
 # Each attach kind is imported on first use (``from purebpf.links import
@@ -15,7 +15,7 @@ _LAZY = {
     "XDP": "xdp",
 }
 
-__all__ = ["Link", "close_all"]
+__all__ = ["Link", "LinkGroup", "close_all"]
 __all__ += ["BtfLink", "Kprobe", "Lsm", "PerfEvent", "PerfEventLink", "RawTracepoint", "TpBtf", "Tracepoint", "Tracing",
             "Uprobe", "btf_target_id", "tracing_spec"]
 __all__ += ["Iter", "iter_targets"]

@@ -8,7 +8,7 @@ are not (perf-event ``SET_BPF`` on old kernels, tc via netlink, cgroup
 
 from __future__ import annotations
 
-from purebpf.errors import BPFError, NotSupportedError
+from purebpf.errors import BPFError, InvalidInputError, NotSupportedError
 from purebpf.sys import FD, Cmd, bpf
 from purebpf.sys.attrs import LinkDetachAttr, LinkInfo
 from purebpf.sys.objects import fd_by_id, obj_get, obj_info, obj_pin
@@ -95,6 +95,35 @@ class Link:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {'closed' if self.closed else 'attached'}>"
+
+
+class LinkGroup(Link):
+    """One attachment made of several links (a perf event per CPU, a uprobe per USDT
+    site, a breakpoint per thread): :attr:`links` holds them, closing closes them all."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.links: list[Link] = []
+
+    @property
+    def fd(self) -> int:
+        if len(self.links) != 1:
+            raise InvalidInputError(f"a {self.kind} made of {len(self.links)} links has no single fd: "
+                                    "use .links[i].fd")
+        return self.links[0].fd
+
+    @property
+    def is_bpf_link(self) -> bool:
+        return bool(self.links) and all(link.is_bpf_link for link in self.links)
+
+    def close(self) -> None:
+        links, self.links = self.links, []
+        for link in links:
+            link.close()
+
+    @property
+    def closed(self) -> bool:
+        return not self.links
 
 
 def close_all(links: Iterable[Link]) -> list[BPFError]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from purebpf.errors import InvalidInputError, NotSupportedError, SyscallError
 from purebpf.links.attach import require_program
-from purebpf.links.link import Link
+from purebpf.links.link import LinkGroup
 from purebpf.links.perf_attach import PerfEventLink
 from purebpf.programs import Program
 from purebpf.sys import FD, ProgType
@@ -28,7 +28,7 @@ from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent, open_event
 DEFAULT_FREQ = 99  # Hz: off the timer tick's multiples, as perf and bpftrace pick
 
 
-class PerfEvent(Link):
+class PerfEvent(LinkGroup):
     """Per-CPU perf events, each with the program attached; :attr:`links` holds
     one :class:`PerfEventLink` per CPU (or one for a ``pid``)."""
 
@@ -55,8 +55,7 @@ class PerfEvent(Link):
             if bad or not targets:
                 raise InvalidInputError(f"CPUs {bad or '[]'} are not online (online: {online})")
         self.event = _event_name(type_, config)
-        super().__init__(None)
-        self.links: list[PerfEventLink] = []
+        super().__init__()
         try:
             for cpu in targets:
                 what = f"perf event {self.event} on " + (f"CPU {cpu}" if cpu >= 0 else f"pid {pid}")
@@ -65,24 +64,6 @@ class PerfEvent(Link):
         except BaseException:
             self.close()
             raise
-
-    @property
-    def fd(self) -> int:
-        if len(self.links) != 1:
-            raise InvalidInputError(f"a perf event on {len(self.links)} CPUs has one link per CPU: use .links[i].fd")
-        return self.links[0].fd
-
-    @property
-    def is_bpf_link(self) -> bool:
-        return bool(self.links) and all(link.is_bpf_link for link in self.links)
-
-    def close(self) -> None:
-        for link in self.links:
-            link.close()
-
-    @property
-    def closed(self) -> bool:
-        return all(link.closed for link in self.links)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached on {len(self.links)} event(s)"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from purebpf.errors import InvalidInputError, NotFoundError
 from purebpf.links.attach import require_program
-from purebpf.links.link import Link
+from purebpf.links.link import LinkGroup
 from purebpf.links.perf_attach import PerfEventLink
 from purebpf.links.symbols import resolve_binary
 from purebpf.programs import Program
@@ -67,7 +67,7 @@ def ref_ctr_shift() -> int:
         return 32
 
 
-class Usdt(Link):
+class Usdt(LinkGroup):
     """One USDT probe: a uprobe on each of its sites (see :attr:`links`)."""
 
     kind = "usdt"
@@ -92,10 +92,9 @@ class Usdt(Link):
             from purebpf.errors import NotSupportedError
             raise NotSupportedError(f"USDT probe {sites[0].full_name} in {path} has a semaphore and this kernel's "
                                     "uprobes cannot set one (ref_ctr_offset needs Linux 4.20)")
-        super().__init__(None)
+        super().__init__()
         self.path, self.provider, self.name, self.pid = path, sites[0].provider, name, pid
         self.sites = sites
-        self.links: list[PerfEventLink] = []
         pmu = pmu_type("uprobe")
         path_buf = ctypes.create_string_buffer(str(path).encode())  # config1: char * read during the call
         try:
@@ -110,15 +109,6 @@ class Usdt(Link):
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        links, self.links = self.links, []
-        for link in links:
-            link.close()
-
-    @property
-    def closed(self) -> bool:
-        return not self.links
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached at {len(self.links)} sites"

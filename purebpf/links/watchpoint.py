@@ -19,7 +19,7 @@ import os
 
 from purebpf.errors import InvalidInputError, NotFoundError, NotSupportedError, SyscallError
 from purebpf.links.attach import require_program
-from purebpf.links.link import Link
+from purebpf.links.link import LinkGroup
 from purebpf.links.perf_attach import PerfEventLink
 from purebpf.programs import Program
 from purebpf.sys import FD, ProgType
@@ -47,7 +47,7 @@ def access_bits(mode: str) -> int:
     return bits
 
 
-class Watchpoint(Link):
+class Watchpoint(LinkGroup):
     """Hardware breakpoints with the program attached; :attr:`links` holds one
     :class:`PerfEventLink` per watched thread (or per CPU for a kernel address)."""
 
@@ -68,8 +68,7 @@ class Watchpoint(Link):
             raise InvalidInputError(f"watchpoint on user address {address:#x} needs a process: give pid")
         self.address, self.length, self.mode, self.pid = address, length, mode, pid
         self.what = f"watchpoint {address:#x}:{length}:{mode}"
-        super().__init__(None)
-        self.links: list[PerfEventLink] = []
+        super().__init__()
         targets = [(-1, cpu) for cpu in online_cpus()] if kernel else [(tid, -1) for tid in _threads(pid)]
         try:
             for tid, cpu in targets:
@@ -79,14 +78,6 @@ class Watchpoint(Link):
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        for link in self.links:
-            link.close()
-
-    @property
-    def closed(self) -> bool:
-        return all(link.closed for link in self.links)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached on {len(self.links)} event(s)"
