@@ -42,6 +42,7 @@ OPTIONS:
     -d, --dry-run       compile and load, print the tree and instructions, do not attach
     -B MODE             output buffering: line (default), full or none
     -k                  warn at run time when a map read finds no element
+    --debuginfo DIR     also look for uprobes' separate debug files in DIR (repeatable)
     --unsafe            allow unsafe functions (system, cat's cousins, signal)
     --no-warnings       do not print warnings
     --info              print what this kernel and purebpf trace support
@@ -55,7 +56,7 @@ OPTIONS:
 SHORT_VALUE = set("eBcpfoId")
 SHORT_FLAG = set("lvqkhVs")
 LONG_VALUE = {"cmd": "c", "pid": "p", "format": "f", "output": "o", "include": "include",
-              "probe-filter": "probe-filter", "mode": "mode", "aot": "aot"}
+              "probe-filter": "probe-filter", "mode": "mode", "aot": "aot", "debuginfo": "debuginfo"}
 LONG_FLAG = {"list": "l", "help": "h", "version": "V", "unsafe": "unsafe", "no-warnings": "no-warnings",
              "info": "info", "dry-run": "dry-run", "usdt-file-activation": "usdt-file-activation",
              "verify-llvm-ir": "ignored"}
@@ -89,6 +90,7 @@ class Options:
     helper_checks: bool = False
     aot: str | None = None
     includes: list[str] = field(default_factory=lambda: [])  # "list" is a field name here
+    debuginfo: list[str] = field(default_factory=lambda: [])  # --debuginfo DIR (repeatable)
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -156,6 +158,8 @@ def _set(opts: Options, key: str, val: str | None) -> None:
         opts.buffering = val or ""
     elif key == "include":
         opts.includes.append(val or "")
+    elif key == "debuginfo":
+        opts.debuginfo.append(val or "")
     elif key in _VALUES:
         setattr(opts, _VALUES[key], val)
     elif key in _SWITCHES:
@@ -212,7 +216,8 @@ def _main(opts: Options) -> int:
     pid = _pid(opts.pid_text) if opts.pid_text is not None else None
     if opts.list:
         from purebpf.trace.listing import list_probes
-        return list_probes(opts.program, opts.positional, verbose=opts.verbose, pid=pid)
+        return list_probes(opts.program, opts.positional, verbose=opts.verbose, pid=pid,
+                           debuginfo=tuple(opts.debuginfo))
     text, name, params = _source(opts)
     return _run_program(opts, text, name, params, pid)
 
@@ -284,7 +289,8 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
             program = compile_program(text, name=name, params=params, unsafe=opts.unsafe, cpid=child.pid if child
                                       else 0, named=_named_options(opts), warnings=not opts.no_warnings,
                                        probe_filter=opts.probe_filter, includes=tuple(opts.includes),
-                                       helper_checks=opts.helper_checks, pid=pid)
+                                       helper_checks=opts.helper_checks, pid=pid,
+                                       debuginfo=tuple(opts.debuginfo))
         except ProgramError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -22,7 +22,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from purebpf.errors import InvalidInputError, NotFoundError
+from purebpf.errors import BPFError, InvalidInputError, NotFoundError, NotSupportedError
 
 LD_SO_CACHE = Path("/etc/ld.so.cache")
 _CACHE_MAGIC = b"glibc-ld.so.cache1.1"
@@ -43,9 +43,14 @@ def library_dirs() -> list[Path]:
 
 def resolve_binary(target: str, pid: int | None = None) -> Path:
     """The file ``target`` names: a path as is; otherwise a library ("c", "libc",
-    "libc.so.6") or program ("bash") name, looked up in ``pid``'s mappings first."""
+    "libc.so.6") or program ("bash") name, looked up in ``pid``'s mappings first.
+    ``ARCHIVE.zip!/member`` names a binary stored uncompressed in a zip archive (as Android's
+    APKs hold libraries): it is kept as such, and the probe lands in the archive file."""
     if not isinstance(target, str) or not target or "\0" in target:
         raise InvalidInputError(f"invalid binary {target!r}: expected a path or a library/program name")
+    if ARCHIVE_SEPARATOR in target and "/" in target:
+        archive_member(target)  # raises if the archive or the member is not there
+        return Path(target)
     if "/" in target:
         path = Path(target)
         inside = Path(f"/proc/{pid}/root/{target.lstrip('/')}") if pid is not None and target.startswith("/") else None
@@ -68,6 +73,73 @@ def resolve_binary(target: str, pid: int | None = None) -> Path:
     where = f"mapped by pid {pid}, " if pid is not None else ""
     raise NotFoundError(f"cannot find binary or library '{target}': not {where}in {LD_SO_CACHE}, the library "
                         "directories or $PATH; give its full path")
+
+
+ARCHIVE_SEPARATOR = "!"
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """A file stored (not compressed) in a zip archive: where its bytes start in the archive."""
+    archive: str
+    name: str
+    data_offset: int
+    size: int
+
+
+def archive_member(spec: str | Path) -> ArchiveMember:
+    """``ARCHIVE!/member`` (the member's leading ``/`` is optional): the member's place in the archive."""
+    import zipfile  # only archives need it
+
+    archive, _, name = str(spec).partition(ARCHIVE_SEPARATOR)
+    name = name.lstrip("/")
+    if not os.path.isfile(archive):
+        raise NotFoundError(f"archive {archive} does not exist")
+    try:
+        with zipfile.ZipFile(archive) as z:
+            info = z.getinfo(name)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInputError(f"{archive} is not a readable zip archive ({exc})") from None
+    except KeyError:
+        raise NotFoundError(f"archive {archive} has no member {name!r}") from None
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise NotSupportedError(f"{archive}!/{name} is compressed: uprobes need a member stored uncompressed, "
+                                "which the kernel can map as it is")
+    with open(archive, "rb") as f:  # the local header's name and extra field lengths may differ from the central's
+        f.seek(info.header_offset)
+        header = f.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise InvalidInputError(f"{archive}: bad local header for member {name!r}")
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    return ArchiveMember(archive, name, info.header_offset + 30 + name_len + extra_len, info.file_size)
+
+
+def attach_path(path: str | Path) -> str:
+    """The file the kernel attaches a uprobe to: the archive of an ``ARCHIVE!/member`` path."""
+    text = str(path)
+    return text.partition(ARCHIVE_SEPARATOR)[0] if ARCHIVE_SEPARATOR in text else text
+
+
+def _open_binary(path: str | Path):
+    """A binary's bytes as a file object: a file, or a member of an archive."""
+    if ARCHIVE_SEPARATOR in str(path):
+        import io
+
+        member = archive_member(path)
+        with open(member.archive, "rb") as f:
+            f.seek(member.data_offset)
+            return io.BytesIO(f.read(member.size))
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def _base_offset(path: str | Path) -> int:
+    """Where a binary's byte 0 is in the file the kernel maps: past the headers of an archive member."""
+    return archive_member(path).data_offset if ARCHIVE_SEPARATOR in str(path) else 0
+
+
+def _stat_key(path: str | Path) -> tuple[int, int, int]:
+    st = os.stat(attach_path(path))
+    return st.st_dev, st.st_ino, st.st_mtime_ns
 
 
 def _name_matches(target: str):
@@ -159,9 +231,9 @@ def _cstr(data: bytes, at: int) -> str:
 def _elf_machine(path: str | Path) -> int | None:
     """``e_machine`` of an ELF file (None when not ELF), to skip other arches' libraries."""
     try:
-        with open(path, "rb") as f:
+        with _open_binary(path) as f:
             head = f.read(20)
-    except OSError:
+    except (OSError, BPFError):
         return None
     if len(head) < 20 or head[:4] != b"\x7fELF":
         return None
@@ -195,24 +267,24 @@ class SymbolTable:
     symbols: dict[str, tuple[int, bool]]   # name -> (st_value, defined)
     tables: tuple[str, ...]                # which of .symtab / .dynsym exist
     sizes: dict[str, int] = field(default_factory=dict)  # name -> st_size of its definition (0: unknown)
+    base: int = 0  # where the ELF file starts in the file mapped (an archive member's data offset)
 
     def address_to_offset(self, addr: int, what: str) -> int:
         """File offset of virtual address ``addr`` (through the PT_LOAD segment holding it)."""
         for seg in sorted(self.segments, key=lambda s: not s.executable):
             if seg.vaddr <= addr < seg.vaddr + seg.memsz:
-                return addr - seg.vaddr + seg.offset
+                return addr - seg.vaddr + seg.offset + self.base
         raise NotFoundError(f"{what} (address {addr:#x}) is in no loadable segment of {self.path}")
 
 
 def symbol_table(path: str | Path) -> SymbolTable:
-    st = os.stat(path)
-    return _symbol_table(str(path), st.st_dev, st.st_ino, st.st_mtime_ns)
+    return _symbol_table(str(path), *_stat_key(path))
 
 
 @lru_cache(maxsize=16)
 def _symbol_table(path: str, dev: int, ino: int, mtime_ns: int) -> SymbolTable:
     try:
-        with open(path, "rb") as f:
+        with _open_binary(path) as f:
             elf = ELFFile(f)
             segments = tuple(
                 Segment(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], bool(seg["p_flags"] & 1))
@@ -235,7 +307,7 @@ def _symbol_table(path: str, dev: int, ino: int, mtime_ns: int) -> SymbolTable:
                         sizes[sym.name] = sym["st_size"]
     except (ELFError, struct.error) as exc:
         raise InvalidInputError(f"{path} is not a valid ELF file ({exc}); uprobes need an ELF binary") from None
-    return SymbolTable(path, segments, symbols, tuple(tables), sizes)
+    return SymbolTable(path, segments, symbols, tuple(tables), sizes, _base_offset(path))
 
 
 def split_symbol(spec: str) -> tuple[str, int]:
@@ -254,7 +326,7 @@ def symbol_offset(path: str | Path, symbol: str | int, offset: int = 0) -> int:
     an int virtual address (as ``nm`` and ``objdump`` print them); plus ``offset``
     (a probe's offset into the function), which must stay inside the function when
     its size is known."""
-    if not Path(path).is_file():
+    if not Path(attach_path(path)).is_file():
         raise NotFoundError(f"binary {path} does not exist")
     if isinstance(symbol, int) and symbol >= 0 and not is_elf(path):
         return symbol + offset  # a flat binary (raw code mapped by hand): the address is the file offset
@@ -277,6 +349,49 @@ def symbol_offset(path: str | Path, symbol: str | int, offset: int = 0) -> int:
     if offset and size and extra >= size:  # a probe's offset (as bpftrace checks it); "name+N" is taken as given
         raise InvalidInputError(f"Offset outside the function bounds ('{name}' size is {size})")
     return table.address_to_offset(value, f"symbol '{name}'") + extra
+
+
+@dataclass(frozen=True)
+class DataSymbol:
+    """A variable of an ELF file: its link-time address and size (``uaddr()`` reads it)."""
+    address: int
+    size: int
+    position_independent: bool  # ET_DYN: the address moves with the load base at run time
+
+
+def data_symbol(path: str | Path, name: str) -> DataSymbol | None:
+    """The variable (an STT_OBJECT symbol) ``name`` defined in ELF ``path``, or None."""
+    return _data_symbols(str(path), *_stat_key(path))[1].get(name)
+
+
+def offset_to_address(path: str | Path, offset: int) -> int | None:
+    """The link-time virtual address of file offset ``offset`` (through its executable PT_LOAD segment)."""
+    table = symbol_table(path)
+    offset -= table.base
+    for seg in table.segments:
+        if seg.executable and seg.offset <= offset < seg.offset + seg.memsz:
+            return offset - seg.offset + seg.vaddr
+    return None
+
+
+@lru_cache(maxsize=16)
+def _data_symbols(path: str, dev: int, ino: int, mtime_ns: int) -> tuple[bool, dict[str, DataSymbol]]:
+    found: dict[str, DataSymbol] = {}
+    try:
+        with _open_binary(path) as f:
+            elf = ELFFile(f)
+            pie = elf["e_type"] == "ET_DYN"
+            for table in (".symtab", ".dynsym"):
+                section = elf.get_section_by_name(table)
+                if section is None or not hasattr(section, "iter_symbols"):
+                    continue
+                for sym in section.iter_symbols():
+                    if (sym.name and sym["st_info"]["type"] == "STT_OBJECT" and sym["st_shndx"] != "SHN_UNDEF"
+                            and sym.name not in found):
+                        found[sym.name] = DataSymbol(sym["st_value"], sym["st_size"], pie)
+    except (ELFError, struct.error) as exc:
+        raise InvalidInputError(f"{path} is not a valid ELF file ({exc})") from None
+    return pie, found
 
 
 def _tables_hint(table: SymbolTable) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from purebpf.errors import InvalidInputError, NotFoundError
 from purebpf.links.attach import require_program
 from purebpf.links.perf_attach import PerfEventLink
-from purebpf.links.symbols import resolve_binary, symbol_offset
+from purebpf.links.symbols import attach_path, resolve_binary, symbol_offset
 from purebpf.programs import Program
 from purebpf.sys import FD, ProgType
 from purebpf.sys.perf import open_event, pmu_retprobe_bit, pmu_type
@@ -47,7 +47,7 @@ class Uprobe(PerfEventLink):
         label = symbol if isinstance(symbol, str) else f"{symbol:#x}"
         what = f"{kind} {path}:{label}" + (f"+{offset:#x}" if offset else "")
         pmu = pmu_type("uprobe")
-        path_buf = ctypes.create_string_buffer(str(path).encode())  # config1: char * read during the call
+        path_buf = ctypes.create_string_buffer(attach_path(path).encode())  # config1: char * read during the call
         perf_fd = FD(open_event(pmu, pmu_retprobe_bit("uprobe") if retprobe else 0,
                                 pid=pid if pid is not None else -1, cpu=0 if pid is None else -1,
                                 sample_period=1, config1=ctypes.addressof(path_buf), config2=file_offset,

@@ -156,6 +156,20 @@ class ProcessSymbols:
         bid = build_id(path)
         return f"{bid} {addr - m.start + m.offset:#x}" if bid else None
 
+    def source_frames(self, addr: int) -> list:
+        """The DWARF source frames at ``addr`` (:class:`purebpf.symbols.dwarf.Frame`, innermost first:
+        calls inlined there, then the function's own line); empty without debug information."""
+        from purebpf.symbols.dwarf import debug_info
+
+        m = self._mapping(addr)
+        if m is None:
+            return []
+        path = self.root + m.path if os.path.exists(self.root + m.path) else m.path
+        table = elf_functions(path)
+        vaddr = table.offset_to_vaddr(addr - m.start + m.offset) if table is not None else None
+        info = debug_info(path) if vaddr is not None else None
+        return info.frames(vaddr) if info is not None else []
+
     def _mapping(self, addr: int) -> Mapping | None:
         for m in self.maps:
             if m.start <= addr < m.end:

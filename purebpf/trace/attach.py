@@ -29,36 +29,38 @@ PROG_TYPES = {
 }
 
 
-def load_probe(probe: CompiledProbe, insns: list, log_level: int = 0) -> Program:
-    """Load ``insns`` (maps already resolved) as the program of ``probe``."""
+def load_probe(probe: CompiledProbe, insns: list, log_level: int = 0, log_size: int = 0) -> Program:
+    """Load ``insns`` (maps already resolved) as the program of ``probe``; ``log_size`` fixes the verifier
+    log's buffer (0: as large as the log needs)."""
     btf_fd = None
     extra: dict = {}
     if probe.funcs:
         btf_fd, extra = _func_info(probe)
     try:
         if probe.target.provider == "rawtracepoint" and probe.btf_typed:
-            return _load_tp_btf(probe, insns, extra, log_level)
+            return _load_tp_btf(probe, insns, extra, log_level, log_size)
         if probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
-            return Program(_btf_spec(probe.target.provider, probe, insns, extra), log_level=log_level)
+            spec = _btf_spec(probe.target.provider, probe, insns, extra)
+            return Program(spec, log_level=log_level, log_size=log_size)
         spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
-        return Program(spec, log_level=log_level)
+        return Program(spec, log_level=log_level, log_size=log_size)
     finally:
         if btf_fd is not None:
             btf_fd.close()
 
 
-def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int) -> Program:
+def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int, log_size: int = 0) -> Program:
     """A raw tracepoint described by BTF loads as tp_btf (a TRACING program), as current bpftrace does:
     its pointer arguments are then typed for the verifier, so helpers that take kernel objects
     (skb_output, get_socket_cookie) accept them.  Bit operations on those typed pointers are refused
     by the verifier, so a program that needs no such helper falls back to a plain raw_tp on failure."""
     try:
-        return Program(_btf_spec("tp_btf", probe, insns, extra), log_level=log_level)
+        return Program(_btf_spec("tp_btf", probe, insns, extra), log_level=log_level, log_size=log_size)
     except (VerifierError, NotFoundError):
         if probe.needs_btf:
             raise
     return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=_prog_name(probe), **extra),
-                   log_level=log_level)
+                   log_level=log_level, log_size=log_size)
 
 
 def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cpid: int = 0) -> Link:

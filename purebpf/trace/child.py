@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     import subprocess
 
 
+def split_command(command: str) -> list[str]:
+    """The words of a ``-c`` command, as bpftrace has them: split at spaces only, nothing unquoted
+    (``-c "echo 'A'"`` runs echo with the argument ``'A'``, quotes included)."""
+    return [word for word in command.split(" ") if word]
+
+
 class HeldChild:
     """The ``-c`` command, forked at once but held before ``exec`` until the
     probes are attached, so its pid (``cpid``) is known at compile time and
@@ -22,13 +28,16 @@ class HeldChild:
         self.gate = gate
 
     @classmethod
-    def spawn(cls, command: str) -> HeldChild:
+    def spawn(cls, command: str | list[str]) -> HeldChild:
+        """``command`` as ``-c`` gives it (split as bpftrace splits it: at spaces, quotes and backslashes
+        kept as they are, no shell) or as an argument list."""
         # a shell waits on a pipe, then execs the command in place: same pid, nothing runs before release
-        import shlex
         import subprocess  # imported here: ~3 ms of every start, needed only with -c and system()
 
+        argv = split_command(command) if isinstance(command, str) else list(command)
+        if not argv:
+            raise NotSupportedError("the -c command is empty")
         read_end, write_end = os.pipe()
-        argv = shlex.split(command)
         script = f'read -r _ <&{read_end} || exit 1; exec {read_end}<&-; exec "$@"'
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", script, "sh", *argv], pass_fds=(read_end,))

@@ -51,6 +51,7 @@ class CompiledProgram:
     cpid: int = 0
     config: Config = field(default_factory=Config)
     exit_flag: bool = False  # probes check EXIT_MAP (see codegen.base)
+    scratch: dict[str, int] = field(default_factory=dict)  # scratch frame maps: name -> bytes per CPU
 
     @property
     def attachable(self) -> list[CompiledProbe]:
@@ -82,14 +83,16 @@ def _lift_block_aggregations(tree: ast.Program) -> None:
 def compile_program(text: str, *, name: str = "stdin", params: list[str] | None = None, unsafe: bool = False,
                     cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
                     probe_filter: str | None = None, includes: tuple[str, ...] = (),
-                    helper_checks: bool = False, pid: int | None = None) -> CompiledProgram:
+                    helper_checks: bool = False, pid: int | None = None,
+                    debuginfo: tuple[str, ...] = ()) -> CompiledProgram:
     """Compile bpftrace source; raises ProgramError carrying every diagnostic.
 
     ``params`` are the positional parameters ($1...), ``named`` the program
     options given after ``--`` (read by ``getopt()``), ``cpid`` the pid of the
     ``-c`` command (held before exec until probes are attached); ``probe_filter``
     a regular expression only the probes to attach must match (BEGIN and END always run);
-    ``helper_checks`` (``-k``) adds run-time warnings when a map read finds no element."""
+    ``helper_checks`` (``-k``) adds run-time warnings when a map read finds no element; ``debuginfo``
+    are extra directories holding separate debug files of uprobes' binaries (``--debuginfo``)."""
     source = Source(text, name)
     tree = parse(text, name)
     diags = Diagnostics(source)
@@ -99,13 +102,15 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
         raise ProgramError(missing)
     cdefs = parse_cdefs(tree.c_definitions, includes)
     env = Environment(list(params or []), dict(named or {}), unsafe, cpid, cdefs, structs=_structs(tree, diags),
-                      pid=pid, stack_mode=config.stack_mode)
+                      pid=pid, stack_mode=config.stack_mode, debuginfo=tuple(debuginfo),
+                      max_strlen=config.max_strlen)
     expand_macros(tree, diags, config)
     diags.raise_if_errors()
     _lift_block_aggregations(tree)
 
     _substitute_params(tree, env.params)
-    targets = _targets(tree, diags, pid)
+    targets = _targets(tree, diags, pid, debuginfo)
+    _load_dwarf(targets, env)
     if probe_filter is not None:
         targets = _filtered(targets, probe_filter, diags)
     diags.raise_if_errors()
@@ -165,8 +170,9 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     diags.raise_if_errors()
     rendered = diags.render() if diags.items and warnings else ""
     return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, rendered,
-                           sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps) + [EXIT_MAP] * uses_exit,
-                           ctx.stack_maps, cpid, config, uses_exit)
+                           sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps) + [EXIT_MAP] * uses_exit
+                           + sorted(ctx.scratch),
+                           ctx.stack_maps, cpid, config, uses_exit, ctx.scratch)
 
 
 def _missing_probe(message: str, loc: Location, config: Config, diags: Diagnostics) -> None:
@@ -195,10 +201,34 @@ def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
         if not functions(target.target, target.func, env.pid):
             raise ProbeError(f"No matches for {target.provider} {target.target}:{target.func}.")
         check_boundary(target.target, target.func, env.pid, env.unsafe)
+        info = _dwarf_of(target.target, env)
+        if info is not None and target.provider == "uprobe" and not target.offset:
+            from purebpf.trace.structs import uprobe_args
+            scope.typed_args = uprobe_args(env.structs, info, target.func)
     elif target.provider == "iter" and env.structs.find(f"bpf_iter__{target.target}") is None:
         raise ProbeError(f"iter {target.target} not available for your kernel version "
                          "(see `purebpf trace -l 'iter:*'`).")
     return scope
+
+
+def _dwarf_of(binary: str, env: Environment):
+    """The DWARF of a uprobe's binary (None without any): read once, then cached by purebpf.symbols.dwarf."""
+    from purebpf.errors import BPFError
+    from purebpf.links.symbols import resolve_binary
+    from purebpf.symbols.dwarf import debug_info
+
+    try:
+        return debug_info(str(resolve_binary(binary, env.pid)), env.debuginfo)
+    except BPFError:
+        return None
+
+
+def _load_dwarf(targets: list, env: Environment) -> None:
+    """The uprobes' binaries' DWARF structs become nameable (``(struct Foo *)arg0``) in every probe."""
+    for path in dict.fromkeys(t.target for _, t, _ in targets if t.provider in ("uprobe", "uretprobe")):
+        info = _dwarf_of(path, env)
+        if info is not None:
+            env.structs.add_dwarf(info)
 
 
 def _check_raw_tracepoint(target: ProbeTarget, in_btf: bool) -> None:
@@ -210,6 +240,31 @@ def _check_raw_tracepoint(target: ProbeTarget, in_btf: bool) -> None:
     elif not in_btf and target.func not in {name for _, name in list_tracepoints()}:
         raise ProbeError(f"Probe has no valid attach points: this kernel has no raw tracepoint '{target.func}' "
                          "(see `purebpf trace -l 'rawtracepoint:*'`).")
+
+
+def _raw_tracepoints(target: ProbeTarget) -> list[ProbeTarget]:
+    """The raw tracepoints a wildcard names: tracefs lists the names (the ``syscalls`` events are not
+    tracepoints) and a module's BTF has ``btf_trace_<name>`` for each one it defines."""
+    import fnmatch
+
+    from purebpf.btf.kernel import load_module_btf, module_names
+
+    names = sorted({name for category, name in list_tracepoints()
+                    if category != "syscalls" and fnmatch.fnmatchcase(name, target.func)})
+    if not names:
+        return []
+    modules = [m for m in ["vmlinux", *module_names()] if fnmatch.fnmatchcase(m, target.target or "vmlinux")]
+    out = []
+    for module in modules:
+        try:
+            btf = load_module_btf(module)
+        except BPFError:
+            continue
+        found = [n for n in names if btf.find_ids("btf_trace_" + n)]
+        names = [n for n in names if n not in found]  # module BTF sees vmlinux's too: first owner wins
+        keep = target.target if not has_wildcard(target.target) else module
+        out.extend(ProbeTarget("rawtracepoint", keep, n) for n in found)
+    return out
 
 
 def _structs(tree: ast.Program, diags: Diagnostics) -> StructTable:
@@ -275,7 +330,7 @@ def _declared_maps(tree: ast.Program, sem: Semantic, diags: Diagnostics) -> None
         info.declared = kind.func
 
 
-def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None
+def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None, debuginfo: tuple[str, ...] = ()
              ) -> list[tuple[ast.Probe, ProbeTarget, Location]]:
     out = []
     tracepoints: list[tuple[str, str]] | None = None
@@ -292,6 +347,20 @@ def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None
         for target, loc in expand(parsed, diags, tracepoints=tracepoints):
             if target.provider == "usdt":  # expanded against the files' notes (and -p's mappings)
                 out.extend((probe, t, loc) for t in _usdt_targets(target, loc, pid, diags))
+                continue
+            if target.provider in ("uprobe", "uretprobe") and "@" in target.target:  # BIN@FILE.c:LINE
+                from purebpf.trace.uprobes import source_line_targets
+                try:
+                    out.extend((probe, t, loc) for t in source_line_targets(target, pid, debuginfo))
+                except ProbeError as exc:
+                    diags.error(str(exc), loc)
+                continue
+            if target.provider == "rawtracepoint" and has_wildcard(target.target + target.func):
+                matches = _raw_tracepoints(target)
+                if not matches:
+                    module = f"{target.target}:" if target.target else ""
+                    diags.error(f"No matches for rawtracepoint {module}{target.func}.", loc)
+                out.extend((probe, t, loc) for t in matches)
                 continue
             if target.provider in ("uprobe", "uretprobe") and has_wildcard(target.target + target.func):
                 from purebpf.trace.uprobes import expand as expand_uprobes  # reads ELF files: only when needed
@@ -312,11 +381,12 @@ def _usdt_targets(target: ProbeTarget, loc: Location, pid: int | None, diags: Di
         return []
 
 
-def program_targets(text: str, name: str = "stdin", pid: int | None = None) -> list[ProbeTarget]:
+def program_targets(text: str, name: str = "stdin", pid: int | None = None,
+                    debuginfo: tuple[str, ...] = ()) -> list[ProbeTarget]:
     """The concrete attach points of a program (for ``-l``), without analysing its bodies."""
     tree = parse(text, name)
     diags = Diagnostics(Source(text, name))
-    targets = [t for _, t, _ in _targets(tree, diags, pid)]
+    targets = [t for _, t, _ in _targets(tree, diags, pid, debuginfo)]
     diags.raise_if_errors()
     return targets
 

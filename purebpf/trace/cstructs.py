@@ -28,6 +28,9 @@ C_INTS.update({f"{p}int{n}_t": (n // 8, p == "") for p in ("", "u") for n in (8,
 C_INTS.update({f"{p}int{n}": (n // 8, p == "") for p in ("", "u") for n in (8, 16, 32, 64)})
 C_INTS.update({f"{p}{n}": (n // 8, p.endswith("s")) for p in ("s", "u", "__s", "__u") for n in (8, 16, 32, 64)})
 _INT_WORDS = ("signed", "unsigned", "char", "short", "int", "long", "_Bool")
+# bpftrace has no floating-point values: a float member keeps its place and size but reads as nothing
+# (``none``: JSON null), as in bpftrace
+_FLOATS = {"float": 4, "double": 8, "long double": 16}
 _QUALIFIERS = ("const", "volatile", "restrict", "__restrict", "static", "extern")
 
 
@@ -140,7 +143,8 @@ class _Parser:
     def member_declaration(self) -> list[tuple[str, TType, int]]:
         start = self.i
         base = self.base_type()
-        is_char = "char" in self.toks[start:self.i]  # char arrays are strings, as in bpftrace
+        # char arrays are strings, as in bpftrace (a char inside an inline struct's body does not count)
+        is_char = base.kind == "int" and base.size == 1 and "char" in self.toks[start:self.i]
         out = []
         while True:
             t = base
@@ -196,6 +200,9 @@ class _Parser:
             words = []
             while self.peek() in _INT_WORDS:
                 words.append(self.take())
+            if words == ["long"] and self.peek() == "double":
+                self.take()
+                return float_type("long double")
             size, signed = C_INTS.get(" ".join(words), (4, "unsigned" not in words))
             return Int(size, signed)
         self.take()
@@ -204,6 +211,8 @@ class _Parser:
             return Int(size, signed)
         if tok == "void":
             return TType("void", 0)
+        if tok in _FLOATS:
+            return float_type(tok)
         named = self.table.named_type(tok)
         if named is None:
             raise CDefinitionError(f"unknown type name '{tok}'")
@@ -246,6 +255,10 @@ class _Parser:
             max_align = aligned if packed else max(max_align, aligned)
         size = (size + max_align - 1) // max_align * max_align
         return Layout(key, size, max_align, out, union=union)
+
+
+def float_type(name: str) -> TType:
+    return TType("none", _FLOATS[name], extra=name)
 
 
 def parse_structs(texts: list[str], table: StructTable) -> None:

@@ -84,7 +84,7 @@ def info_lines() -> list[str]:
         lines.append(f"  {name}: no")
     lines += ["", "Kernel features", "  Instruction limit: 1000000", "  Loop support: yes",
               f"  btf: {_yes(os.path.exists('/sys/kernel/btf/vmlinux'))}",
-              "  module btf: no", "  map batch: no", "  dwarf: no", "  dpath: no", "",
+              "  module btf: no", "  map batch: no", "  dwarf: yes", "  dpath: no", "",
               "Map types"]
     for name in ("hash", "percpu hash", "array", "percpu array", "stack_trace", "perf_event_array", "ringbuf"):
         feature = report.map_types.get(name.replace(" ", "_"))

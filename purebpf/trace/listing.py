@@ -149,9 +149,11 @@ def _usdt_by_wildcard(head: str, rest: str, pattern: str, pid: int | None) -> It
             yield name
 
 
-def _probe_arguments(name: str) -> list[str]:
+def _probe_arguments(name: str, debuginfo: tuple[str, ...] = (), pid: int | None = None) -> list[str]:
     """``-lv``: the arguments a probe's ``args`` has, as bpftrace lists them."""
     parts = name.split(":")
+    if parts[0] in ("uprobe", "uretprobe") and len(parts) == 3:
+        return _dwarf_arguments(parts[1], parts[2], debuginfo, pid)
     if parts[0] == "tracepoint" and len(parts) == 3:
         from purebpf.sys.tracepoint_format import tracepoint_fields
 
@@ -162,6 +164,22 @@ def _probe_arguments(name: str) -> list[str]:
     if parts[0] in ("rawtracepoint", "fentry", "fexit"):
         return _btf_arguments(parts[0], parts[-1])
     return []
+
+
+def _dwarf_arguments(binary: str, func: str, debuginfo: tuple[str, ...], pid: int | None) -> list[str]:
+    """A user-space function's parameters from its binary's DWARF (none without debug information)."""
+    from purebpf.errors import BPFError
+    from purebpf.links.symbols import resolve_binary
+    from purebpf.symbols.dwarf import debug_info
+
+    try:
+        info = debug_info(str(resolve_binary(binary, pid)), debuginfo)
+    except BPFError:
+        return []
+    function = info.functions.get(func) if info is not None else None
+    if function is None:
+        return []
+    return [f"    {info.type_name(p.type)} {p.name}" for p in function.params]
 
 
 def _btf_arguments(provider: str, func: str) -> list[str]:
@@ -182,12 +200,12 @@ def _btf_arguments(provider: str, func: str) -> list[str]:
     return lines
 
 
-def _program_probes(text: str, pid: int | None = None) -> list[str]:
+def _program_probes(text: str, pid: int | None = None, debuginfo: tuple[str, ...] = ()) -> list[str]:
     """The attach points a program uses, expanded, in listing form."""
     from purebpf.trace.compiler import program_targets
 
     out = []
-    for target in program_targets(text, pid=pid):
+    for target in program_targets(text, pid=pid, debuginfo=debuginfo):
         if target.provider in ("interval", "profile", "software", "hardware"):
             out.append(f"{target.provider}:{target.target}:")
         elif target.provider in ("fentry", "fexit"):
@@ -217,15 +235,16 @@ def _struct_definition(spec: str) -> list[str]:
 
 
 def list_probes(program: str | None, positional: list[str], *, verbose: bool = False,
-                pid: int | None = None, out=None) -> int:
-    """What ``-l`` prints: probes of ``program`` / a program file, or those matching a search."""
+                pid: int | None = None, out=None, debuginfo: tuple[str, ...] = ()) -> int:
+    """What ``-l`` prints: probes of ``program`` / a program file, or those matching a search;
+    ``debuginfo``: directories of separate debug files (``-lv`` lists uprobes' parameters from DWARF)."""
     out = out or sys.stdout
     names: list[str] = []
     if program is not None:
-        names = _program_probes(program, pid)
+        names = _program_probes(program, pid, debuginfo)
     elif positional and os.path.isfile(positional[0]):
         with open(positional[0]) as f:
-            names = _program_probes(f.read(), pid)
+            names = _program_probes(f.read(), pid, debuginfo)
     else:
         search = positional[0] if positional else "*"
         if search.endswith(".bt") and not os.path.exists(search):
@@ -242,7 +261,7 @@ def list_probes(program: str | None, positional: list[str], *, verbose: bool = F
         for name in names:
             out.write(name + "\n")
             if verbose:
-                for line in _probe_arguments(name):
+                for line in _probe_arguments(name, debuginfo, pid):
                     out.write(line + "\n")
         out.flush()
     except BrokenPipeError:

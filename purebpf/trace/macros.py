@@ -43,7 +43,42 @@ def _stdlib_macro(e: ast.Call) -> ast.Expr | None:
         fail = [ast.ExprStmt(loc, ast.Call(loc, "errorf", [ast.String(loc, "assert failed: %s"), e.args[1]])),
                 ast.ExprStmt(loc, ast.Call(loc, "exit", [ast.Integer(loc, 1)]))]
         return ast.IfExpr(loc, ast.Unop(loc, "!", e.args[0]), ast.BlockExpr(loc, fail, None), None)
+    if e.func in TASK_COMMS and not e.args:  # the parent's / the thread group leader's name
+        task = ast.FieldAccess(loc, ast.Unop(loc, "*", ast.Builtin(loc, "curtask")), TASK_COMMS[e.func])
+        return ast.FieldAccess(loc, ast.Unop(loc, "*", task), "comm")
+    if e.func == "container_of" and len(e.args) == 3:
+        return _container_of(e)
     return None
+
+
+# stdlib names for a task's comm reached through one pointer of the current task
+TASK_COMMS = {"pcomm": "real_parent", "leader_comm": "group_leader"}
+
+
+def _member_path(e: ast.Expr) -> list[str] | None:
+    """``m`` or ``a.b.c`` written as a member designator."""
+    if isinstance(e, (ast.Identifier, ast.Builtin)):
+        return [e.name]
+    if isinstance(e, ast.FieldAccess):
+        inner = _member_path(e.expr)
+        return None if inner is None else inner + [e.field]
+    return None
+
+
+def _container_of(e: ast.Call) -> ast.Expr | None:
+    """``container_of(ptr, type, member)``: the address of the ``type`` whose ``member`` ``ptr`` points at."""
+    ptr, typ, member = e.args
+    if not isinstance(typ, ast.TypeOf) or not typ.type_name:
+        return None
+    name = typ.type_name
+    if name.startswith("typeof(") and name.endswith(")"):
+        name = name[len("typeof("):-1].strip()
+    fields = _member_path(member)
+    if fields is None:
+        return None
+    loc = e.loc
+    base = ast.Binop(loc, "-", ast.Cast(loc, "uint8 *", ptr), ast.Offsetof(loc, name, fields))
+    return ast.Cast(loc, name + " *", base)
 
 
 class _Rewriter:
@@ -110,6 +145,8 @@ class Expander(_Rewriter):
             macro = self.macros.get((e.name, 0))
             if macro is not None:
                 return self.expand(macro, [], e)
+            if e.name in TASK_COMMS:
+                return _stdlib_macro(ast.Call(e.loc, e.name, []))
             return e
         self.children(e)
         if isinstance(e, ast.Call):

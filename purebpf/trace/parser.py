@@ -622,8 +622,8 @@ class Parser:
             elif tok.text == "[":
                 self.take()
                 index = self.expr()
-                self.expect("]")
-                expr = ast.ArrayAccess(expr.loc, expr, index)
+                end = self.expect("]")
+                expr = ast.ArrayAccess(expr.loc.join(end.loc), expr, index)
             elif tok.text in ("++", "--"):
                 self.take()
                 expr = ast.Unop(tok.loc, tok.text, expr, postfix=True)

@@ -56,8 +56,8 @@ class ProbeTarget:
     @property
     def name(self) -> str:
         """The full name bpftrace shows for ``probe``."""
-        if self.provider in ("BEGIN", "END"):
-            return self.provider
+        if self.provider in ("BEGIN", "END"):  # current bpftrace's names, whichever spelling was written
+            return self.provider.lower()
         text = ":".join([self.provider] + [p for p in (self.target, self.func) if p])
         return text + (f"+{self.offset}" if self.offset else "")
 

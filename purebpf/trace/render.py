@@ -85,6 +85,8 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def value_text(value: object) -> str:
+    if value is None:  # a member with no value (a float): printed empty
+        return ""
     if isinstance(value, tuple):
         return "(" + ", ".join(value_text(v) for v in value) + ")"
     if isinstance(value, bytes) and type(value) is bytes:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from purebpf.asm import resolve_maps
-from purebpf.errors import BPFError
+from purebpf.errors import BPFError, SyscallError
 from purebpf.events import RingBuffer
 from purebpf.links import Link, close_all
 from purebpf.maps import Map, MapSpec
@@ -26,14 +26,15 @@ from purebpf.sys.cpus import possible_cpus
 from purebpf.trace.attach import attach_probe, load_probe
 from purebpf.trace.child import HeldChild
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
-from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE
+from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE, STACK_SCRATCH_FRAMES, STACK_SCRATCH_MAP
 from purebpf.trace.compiler import CompiledProgram
 from purebpf.trace.json_output import json_text, jsonable, map_json
 from purebpf.trace.printf import parse_format
 from purebpf.trace.render import Hist, LHist, map_text, select, value_text
-from purebpf.trace.values import Stack, decode, map_entries, user_symbols
+from purebpf.trace.values import Stack, decode, map_entries, set_string_truncation, user_symbols
 
 RINGBUF_SIZE = 1 << 22
+ENOSPC = 28
 DEFAULT_MAX_ENTRIES = 4096
 STACK_DEPTH = 127
 BENCH_BUDGET_NS = 100_000_000  # each bench probe runs this long
@@ -54,6 +55,7 @@ class Tracer:
         language format their own columns this way.  ``buffering`` is -B: "full"
         leaves output in the stream's buffer, "line" and "none" write each event out."""
         self.program = program
+        set_string_truncation(program.config.max_strlen, program.config.str_trunc_trailer)
         self.on_printf = on_printf
         self.out = out or sys.stdout
         self.flush_each = buffering != "full"
@@ -90,14 +92,19 @@ class Tracer:
         if self.program.events:  # a program that sends nothing needs no 4 MiB ring mapped twice
             self.maps[RINGBUF] = Map(MapSpec(MapType.RINGBUF, 0, 0, RINGBUF_SIZE, name="ringbuf"))
         for name in self.program.stack_maps:
+            if name == STACK_SCRATCH_MAP:
+                self.maps[name] = Map(MapSpec(MapType.PERCPU_ARRAY, 4, 8 * STACK_SCRATCH_FRAMES, 1, name=name))
+                continue
             self.maps[name] = Map(MapSpec(MapType.STACK_TRACE, 4, 8 * STACK_DEPTH, STACK_ENTRIES, name=name))
         if self.program.exit_flag:
             self.maps[EXIT_MAP] = Map(MapSpec(MapType.ARRAY, 4, 8, 1, name=EXIT_MAP))
+        for name, size in self.program.scratch.items():  # frames too large for the BPF stack, one per CPU
+            self.maps[name] = Map(MapSpec(MapType.ARRAY, 4, size, possible_cpus(), name=name))
         if any(ev.kind == "skboutput" for ev in self.program.events):
             self.maps[SKB_MAP] = Map(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus(), name=SKB_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
         for probe in self.program.probes:
-            self.progs[probe.index] = load_probe(probe, resolve_maps(probe.insns, fds), self.log_level)
+            self.progs[probe.index] = self._load(probe, resolve_maps(probe.insns, fds))
         if RINGBUF in self.maps:
             self.ring = RingBuffer(self.maps[RINGBUF], self._on_event)
         if SKB_MAP in self.maps:
@@ -105,6 +112,20 @@ class Tracer:
 
             paths = {ident: ev.fmt for ident, ev in enumerate(self.program.events) if ev.kind == "skboutput"}
             self.packets = PacketCapture(self.maps[SKB_MAP], paths, SKB_META_SIZE)
+
+    def _load(self, probe, insns: list) -> Program:
+        """Load one probe's program; a verifier log cut short by BPFTRACE_LOG_SIZE fails it as in bpftrace."""
+        log_size = self.program.config.log_size
+        try:
+            return load_probe(probe, insns, self.log_level, log_size)
+        except SyscallError as exc:
+            if not log_size or exc.errno != ENOSPC:
+                raise
+            print(f"WARNING: Kernel log seems to be trimmed: the verifier needs more than {log_size} bytes of log; "
+                  "raise BPFTRACE_LOG_SIZE", file=sys.stderr)
+            name = probe.target.name.replace(":", "_")
+            raise SyscallError(f"Error loading BPF program for {name}_{probe.index + 1}. "
+                               f"Error code: -{ENOSPC} ({os.strerror(ENOSPC)}).", ENOSPC, "BPF_PROG_LOAD") from None
 
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
@@ -163,6 +184,8 @@ class Tracer:
             self._system(self.formats[ident].render(self._args(ev, data)))
         elif kind == "cat":
             self._cat(self.formats[ident].render(self._args(ev, data)))
+        elif kind == "helper_error":
+            self._helper_error(ev, int.from_bytes(data[8:16], "little", signed=True))
         elif kind in ("errorf", "warnf"):
             text = self.formats[ident].render(self._args(ev, data))
             level = "ERROR" if kind == "errorf" else "WARNING"
@@ -170,6 +193,23 @@ class Tracer:
                 return
             line = self.program.source.format_message(level, text, ev.loc)
             print(line, file=sys.stderr, flush=True)
+
+    def _helper_error(self, ev: Event, retcode: int) -> None:
+        """``-k``: a helper failed at run time (a read of a bad address, a map element that is not there).
+        JSON output gets a record on stdout (where consumers look for events); text a warning on stderr."""
+        if ev.fmt == "map_lookup_elem" and retcode == 0:
+            message = "Can't lookup map element because it does not exist."
+        else:
+            message = os.strerror(-retcode) if retcode < 0 else f"Unknown error {retcode}"
+        if self.json:
+            record = {"type": "helper_error", "msg": message, "helper": ev.fmt, "retcode": retcode,
+                      "filename": self.program.source.name, "line": ev.loc.line, "col": ev.loc.col}
+            self.out.write(json_text(record) + "\n")
+            self.out.flush()
+            return
+        if self.warnings:
+            text = f"{message}\nAdditional Info - helper: {ev.fmt}, retcode: {retcode}"
+            print(self.program.source.format_message("WARNING", text, ev.loc), file=sys.stderr, flush=True)
 
     def _system(self, command: str) -> None:
         self.out.flush()
@@ -199,6 +239,7 @@ class Tracer:
         frames = []
         mode, _, limit = (t.extra or "bpftrace:127").partition(":")
         syms = user_symbols(pid) if user else kernel_symbols()
+        debug = self.program.config.show_debug_info
         if raw:
             for i in range(0, min(len(raw), 8 * int(limit or STACK_DEPTH)), 8):
                 addr = int.from_bytes(raw[i:i + 8], "little")
@@ -211,11 +252,17 @@ class Tracer:
                     frames.append(syms.build_id_frame(addr) or f"0x{addr:x}")
                     continue
                 name = syms.lookup(addr, offset=True)
+                # DWARF: calls inlined at the address, and (bpftrace mode) file:line; a return address
+                # is looked up one byte back, inside the call it returns from
+                source = syms.source_frames(addr - (i > 0)) if user and debug and name else []
                 if mode == "perf":  # perf's format: address, symbol, then the file it is in
+                    frames.extend(f"{addr:x} {f.func} (inlined)" for f in source if f.func)
                     module = (syms.module(addr) if user else "kernel.kallsyms") or "unknown"
                     frames.append(f"{addr:x} {name or '[unknown]'} ({module})")
                 else:
-                    frames.append(name or f"0x{addr:x}")
+                    frames.extend(f"[inlined] {f.func}@{f.file}:{f.line}" for f in source if f.func)
+                    where = f"@{source[-1].file}:{source[-1].line}" if source else ""
+                    frames.append((name + where) if name else f"0x{addr:x}")
         value.frames = frames
         value.indent = "" if mode in ("raw", "build_id") else "        "  # bare addresses start the line
 
@@ -384,15 +431,19 @@ class Tracer:
         """Run BEGIN, attach, trace until the program ends, then END and the maps.
         Returns the exit code (``exit(code)``, else 0)."""
         stop = {"now": False}
-        old = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+
+        def finish(*_) -> None:
+            # as exit() does (and bpftrace on a signal): what is still queued is dropped, so a backlog of
+            # slow events (system() under load) cannot hold END and the maps back
+            stop["now"] = self.exit_requested = True
+
+        old = signal.signal(signal.SIGTERM, finish)
         # Ctrl-C ends tracing like SIGTERM (END runs, maps print, exit status 0), as in bpftrace
-        old_int = signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
+        old_int = signal.signal(signal.SIGINT, finish)
         received: list[str] = []
         old_self = self._catch_self_signals(received)
         if command and child is None:
-            import shlex
-
-            child = HeldChild.spawn(shlex.join(command))
+            child = HeldChild.spawn(command)
         try:
             self.run_probe("BEGIN", deliver=False)  # as bpftrace: before the other probes are attached
             count = self.attach()

@@ -3,8 +3,9 @@
 Member access (``curtask->real_parent->pid``, ``args.rqtp.tv_sec``,
 ``((struct x *)ctx).x``) needs each member's offset and type.  They come from
 the program's own definitions first (a program may redefine ``task_struct``,
-as in bpftrace) and then from the running kernel's BTF, which is opened only
-when a program names a type the program does not define.
+as in bpftrace), then from the DWARF of the binaries the program's uprobes
+name, and then from the running kernel's BTF, which is opened only when a
+program names a type neither of the others defines.
 
 A struct is the type ``TType("struct", size, extra=key)``: the key names its
 layout here (its C name, or ``#<id>`` for an anonymous BTF type), so types
@@ -21,6 +22,7 @@ from purebpf.trace.types import BOOL, Array, Int, Ptr, Str, TType
 
 if TYPE_CHECKING:
     from purebpf.btf.spec import BTF
+    from purebpf.symbols.dwarf import DebugInfo
 
 VOID = TType("void", 0)
 MAX_STRUCT_COPY = 256  # a struct value larger than this stays in memory: its members are read one by one
@@ -63,6 +65,11 @@ class StructTable:
         self._btf: BTF | None = None
         self._btf_tried = False
         self._enumerators: dict[str, int] | None = None
+        self.dwarf: list[DebugInfo] = []  # user-space programs' DWARF (uprobes), searched before BTF
+
+    def add_dwarf(self, info: DebugInfo) -> None:
+        if all(d is not info for d in self.dwarf):
+            self.dwarf.append(info)
 
     @property
     def btf(self) -> BTF | None:
@@ -81,6 +88,10 @@ class StructTable:
     def layout(self, key: str) -> Layout | None:
         got = self.layouts.get(key)
         if got is not None:
+            return got
+        got = self._dwarf_layout(key)
+        if got is not None:
+            self.layouts[key] = got
             return got
         btf = self.btf
         if btf is None:
@@ -180,6 +191,61 @@ class StructTable:
         return Layout(key, t.size, btf.alignof(t.id), members, union=isinstance(t, bt.Union))
 
 
+    # -- DWARF ----------------------------------------------------------------------------
+
+    def from_dwarf(self, info: DebugInfo, type_id: int | None) -> TType:
+        """The tracer's type for DWARF type ``type_id`` of ``info``."""
+        t = info.resolve(type_id)
+        if t is None or t.kind in ("void", "func"):
+            return VOID
+        if t.kind == "base":
+            if t.boolean:
+                return BOOL
+            return Int(t.size if t.size in (1, 2, 4, 8) else 8, t.signed or t.floating)
+        if t.kind == "enum":
+            return Int(t.size or 4, t.signed)
+        if t.kind == "pointer":
+            target = info.resolve(t.target)
+            return Ptr(VOID if target is None or target.kind in ("void", "func") else self.from_dwarf(info, t.target))
+        if t.kind == "array":
+            elem = self.from_dwarf(info, t.target)
+            target = info.resolve(t.target)
+            if target is not None and target.kind == "base" and target.char and elem.size == 1:
+                return Str(t.count)
+            return Array(elem, t.count)
+        if t.kind in ("struct", "union"):
+            key = t.name if t.name else f"#dwarf:{id(info)}:{type_id}"
+            if t.name and key in self.defined:  # the program's definition wins
+                return struct_type(key, self.layouts[key].size)
+            if not t.name and key not in self.layouts:
+                self.layouts[key] = self._layout_of(info, info.types[_strip(info, type_id)], key)
+            return struct_type(key, t.size if not t.declaration else (self.find(key) or VOID).size)
+        return VOID
+
+    def _dwarf_layout(self, key: str) -> Layout | None:
+        for info in self.dwarf:
+            type_id = info.struct(key)
+            if type_id is not None and not info.types[type_id].declaration:
+                return self._layout_of(info, info.types[type_id], key)
+        return None
+
+    def _layout_of(self, info: DebugInfo, t, key: str) -> Layout:
+        members = [Member(m.name, self.from_dwarf(info, m.type), m.offset, m.bit_offset, m.bit_size)
+                   for m in t.members]
+        align = max((alignment(m.type, self) for m in members if m.type.kind != "struct"), default=1)
+        return Layout(key, t.size, align, members, union=t.kind == "union")
+
+
+def _strip(info: DebugInfo, type_id: int | None) -> int | None:
+    """``type_id`` past typedefs and qualifiers (the id :meth:`DebugInfo.resolve` lands on)."""
+    for _ in range(64):
+        t = info.types.get(type_id) if type_id is not None else None
+        if t is None or t.kind not in ("typedef", "const", "volatile", "restrict", "atomic"):
+            return type_id
+        type_id = t.target
+    return type_id
+
+
 def _is_char(btf: BTF, type_id: int) -> bool:
     t = btf.resolve(type_id)
     return getattr(t, "is_char", False) or t.name in ("char", "signed char", "unsigned char")
@@ -207,6 +273,8 @@ def alignment(t: TType, table: StructTable) -> int:
         return alignment(t.elems[0], table)
     if t.kind == "string":
         return 1
+    if t.kind == "none" and t.extra == "long double":
+        return 16
     return max(min(t.size, 8), 1)
 
 
@@ -225,6 +293,7 @@ class FunctionArgs:
     """The typed arguments of a BTF-described probe: each a u64 slot of the program's context."""
     args: dict[str, tuple[int, TType]]   # name -> (context offset, type)
     retval: tuple[int, TType] | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # parameters that cannot be read -> why
 
 
 def function_args(table: StructTable, provider: str, name: str) -> FunctionArgs | None:
@@ -248,3 +317,29 @@ def function_args(table: StructTable, provider: str, name: str) -> FunctionArgs 
     if provider == "fexit" and proto.return_type:
         retval = (8 * len(params), table.from_btf(proto.return_type))
     return FunctionArgs(args, retval)
+
+
+# x86_64 pt_regs offsets of the integer argument registers: rdi, rsi, rdx, rcx, r8, r9
+PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)
+
+
+def uprobe_args(table: StructTable, info: DebugInfo, func: str) -> FunctionArgs | None:
+    """The parameters of user-space function ``func`` as DWARF describes them, each read from its
+    argument register at the function's entry (None when DWARF does not describe the function).
+    Parameters the registers do not hold (a struct passed by value, a seventh argument) are left
+    out, with the reason in ``refused``."""
+    function = info.functions.get(func)
+    if function is None:
+        return None
+    args: dict[str, tuple[int, TType]] = {}
+    refused: dict[str, str] = {}
+    for i, p in enumerate(function.params):
+        name = p.name or f"arg{i}"
+        t = table.from_dwarf(info, p.type)
+        if i >= len(PT_REGS_ARGS):
+            refused[name] = f"parameter {i + 1} of {func} is passed on the stack (only the first 6 are read)"
+        elif t.kind in ("struct", "array", "string") or t.kind == "int" and t.size > 8:
+            refused[name] = f"{func}'s parameter {name} is a struct passed by value: not readable at entry"
+        else:
+            args[name] = (PT_REGS_ARGS[i], t)
+    return FunctionArgs(args, refused=refused)

@@ -33,7 +33,7 @@ SCALAR_KINDS = frozenset({"int", "bool", "pointer", "ksym", "kstack", "ustack", 
                           "cgroup_path", "username", "signal_name"})
 # kinds held as bytes in memory
 # (usym: the address and the pid whose mappings name it, 16 bytes)
-AGGREGATE_KINDS = frozenset({"string", "tuple", "array", "buffer", "inet", "record", "struct", "usym"})
+AGGREGATE_KINDS = frozenset({"string", "tuple", "array", "buffer", "inet", "record", "struct", "usym", "macaddr"})
 
 
 @dataclass(frozen=True)
@@ -197,3 +197,4 @@ UINT64 = Int(8, False)
 COMM = Str(16)
 STRING = Str(64)
 INET = TType("inet", 24)  # u64 family, then 16 address bytes
+MACADDR = TType("macaddr", 6)  # the six bytes of an Ethernet address

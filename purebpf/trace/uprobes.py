@@ -66,3 +66,26 @@ def check_boundary(path: str, func: str, pid: int | None, unsafe: bool) -> None:
         raise InvalidInputError(f"Could not determine boundary for {func} (symbol has size 0).\n"
                                 "Use --unsafe to force attachment. WARNING: This option could lead to data "
                                 "corruption in the target process.")
+
+
+def source_line_targets(target: ProbeTarget, pid: int | None, debuginfo: tuple[str, ...] = ()) -> list[ProbeTarget]:
+    """``uprobe:BIN@FILE.c:LINE``: one attach point (an address) per statement of that source line,
+    from the binary's DWARF line table; raises ProbeError when the line has no code."""
+    from purebpf.links.symbols import resolve_binary
+    from purebpf.symbols.dwarf import debug_info
+
+    path, _, file = target.target.partition("@")
+    if not file or not target.func.isdigit():
+        raise ProbeError(f"{target.provider}:{target.target}:{target.func}: a source location is "
+                         f"{target.provider}:BINARY@FILE:LINE")
+    try:
+        info = debug_info(str(resolve_binary(path, pid)), debuginfo)
+    except BPFError as exc:
+        raise ProbeError(str(exc)) from None
+    if info is None:
+        raise ProbeError(f"{path} has no debug information (DWARF): cannot attach to {file}:{target.func} "
+                         "(build it with -g, or give --debuginfo DIR)")
+    addresses = info.line_addresses(file, int(target.func))
+    if not addresses:
+        raise ProbeError(f"No code at {file}:{target.func} in {path} (see its DWARF line table)")
+    return [ProbeTarget(target.provider, path, hex(a)) for a in addresses]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 from purebpf.trace.render import Avg, Hist, LHist, Stats
 from purebpf.trace.semantic import MapInfo
@@ -183,6 +184,10 @@ class Inet(str):
     pass
 
 
+class MacAddr(str):
+    """``macaddr()``: six bytes printed as upper-case hex pairs joined by colons."""
+
+
 class Array(list):
     def __str__(self) -> str:
         return "[" + ",".join(str(v) for v in self) + "]"
@@ -234,8 +239,35 @@ def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object
     return decode(t, data[start:start + t.size].ljust(t.padded, b"\0"), enums)
 
 
+@dataclass
+class StringTruncation:
+    """How a string str() cut at max_strlen shows: its type has room for max_strlen characters and the NUL
+    (``size``); one that fills them gets the trailer (config ``str_trunc_trailer``), as bpftrace prints it."""
+    size: int = 65
+    trailer: str = ".."
+
+
+TRUNCATION = StringTruncation()
+
+
+def set_string_truncation(max_strlen: int, trailer: str) -> None:
+    """Set by the runtime from the program's configuration before any value is printed."""
+    TRUNCATION.size, TRUNCATION.trailer = max_strlen + 1, trailer
+
+
+def _string(t: TType, data: bytes) -> str:
+    raw = data[: t.size]
+    text = raw.partition(b"\0")[0]
+    value = text.decode(errors="replace")
+    if t.size == TRUNCATION.size and len(text) >= t.size - 1:
+        value += TRUNCATION.trailer
+    return value
+
+
 def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None) -> object:
     kind = t.kind
+    if kind == "none":  # a float struct member: bpftrace reads no value (JSON null)
+        return None
     if kind == "int":
         value = int.from_bytes(data[:8], "little", signed=t.signed)
         if t.extra and enums is not None and t.extra in enums:
@@ -246,7 +278,7 @@ def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None
     if kind == "pointer":
         return Pointer(int.from_bytes(data[:8], "little"))
     if kind == "string":
-        return data[: t.size].split(b"\0", 1)[0].decode(errors="replace")
+        return _string(t, data)
     if kind == "tuple":
         values = [decode(e, data[off: off + e.field_size], enums)
                   for e, off in zip(t.elems, t.offsets(), strict=True)]
@@ -263,6 +295,8 @@ def decode(t: TType, data: bytes, enums: dict[str, dict[int, str]] | None = None
     if kind == "buffer":
         length = int.from_bytes(data[:8], "little")
         return Buffer(data[8:8 + min(length, t.size - 8)])
+    if kind == "macaddr":
+        return MacAddr(":".join(f"{b:02X}" for b in data[:6]))
     if kind == "inet":
         family = int.from_bytes(data[:8], "little")
         raw = data[8:8 + (16 if family == 10 else 4)]

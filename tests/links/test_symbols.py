@@ -63,3 +63,42 @@ def test_not_elf_and_missing(tmp_path, no_fd_leak):
         mapped_file(2**22 + 4321, "c")
     with pytest.raises(NotFoundError, match="'libnosuchthing'"):
         resolve_binary("libnosuchthing")
+
+
+def test_data_symbols_and_addresses_match_readelf():
+    from purebpf.links.symbols import data_symbol, offset_to_address
+
+    libc = resolve_binary("c")
+    dynsym = subprocess.run(["readelf", "-W", "--dyn-syms", str(libc)], capture_output=True, text=True,
+                            check=True).stdout
+    row = next(ln.split() for ln in dynsym.splitlines() if ln.split()[-1:] == ["environ@@GLIBC_2.2.5"])
+    sym = data_symbol(libc, "environ")
+    assert sym is not None and sym.position_independent  # a shared library moves with its load base
+    assert (sym.address, sym.size) == (int(row[1], 16), int(row[2]))
+    assert data_symbol(libc, "labs") is None  # a function, not a variable
+    labs = next(int(ln.split()[1], 16) for ln in dynsym.splitlines() if ln.split()[-1:] == ["labs@@GLIBC_2.2.5"])
+    assert offset_to_address(libc, symbol_offset(libc, "labs")) == labs
+
+
+def test_binary_inside_a_zip_archive(tmp_path, no_fd_leak):
+    import zipfile
+
+    from purebpf.errors import NotSupportedError
+    from purebpf.links.symbols import archive_member, attach_path
+
+    libc = resolve_binary("c")
+    archive = tmp_path / "app.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("notes.txt", "x" * 100)
+        z.write(libc, "lib/libc.so.6", compress_type=zipfile.ZIP_STORED)
+        z.write(libc, "packed.so", compress_type=zipfile.ZIP_DEFLATED)
+    spec = f"{archive}!/lib/libc.so.6"
+    assert str(resolve_binary(spec)) == spec  # kept as written: the member is read from the archive
+    member = archive_member(spec)
+    assert attach_path(spec) == str(archive)
+    assert archive.read_bytes()[member.data_offset:member.data_offset + member.size] == libc.read_bytes()
+    assert symbol_offset(spec, "labs") == member.data_offset + symbol_offset(libc, "labs")
+    with pytest.raises(NotSupportedError, match="compressed"):
+        resolve_binary(f"{archive}!/packed.so")
+    with pytest.raises(NotFoundError, match="no member"):
+        resolve_binary(f"{archive}!/nothing.so")

@@ -30,6 +30,17 @@ def test_reason_is_one_line_and_log_is_complete(no_fd_leak):
     assert exc.source_line is None
 
 
+def test_fixed_log_size_too_small_fails_with_enospc(no_fd_leak):
+    insns = [mov(R0, 0), exit_()]
+    with pytest.raises(SyscallError) as info:
+        Program(ProgType.SOCKET_FILTER, insns, log_level=1, log_size=2)
+    assert info.value.errno == 28  # ENOSPC: the kernel's answer when the log does not fit
+    with Program(ProgType.SOCKET_FILTER, insns, log_level=1, log_size=4096) as prog:
+        assert "processed 2 insns" in prog.verifier_log
+    with pytest.raises(InvalidInputError, match="log_size"):
+        Program(ProgType.SOCKET_FILTER, insns, log_size=-1)
+
+
 def test_log_level_2_keeps_the_log_of_a_good_program():
     insns = [mov(R0, 0), exit_()]
     with Program(ProgType.SOCKET_FILTER, insns, log_level=1) as brief, \

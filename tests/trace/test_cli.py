@@ -53,7 +53,7 @@ def test_options_after_the_program_and_positional_parameters():
 
 
 def test_warnings_can_be_silenced():
-    program = "config = { max_strlen = 10 } begin { }"
+    program = "config = { max_probes = 10 } begin { }"
     assert "WARNING" in trace("-e", program).stderr
     assert "WARNING" not in trace("--no-warnings", "-e", program).stderr
 
@@ -113,7 +113,7 @@ def test_unsupported_feature_is_one_error_line():
 def test_verbose_shows_the_verifiers_statistics():
     proc = trace("-v", "-e", "BEGIN { @x = count(); }")
     assert proc.returncode == 0
-    assert "The verifier log for BEGIN" in proc.stderr and "processed " in proc.stderr and "insns (limit" in proc.stderr
+    assert "The verifier log for begin" in proc.stderr and "processed " in proc.stderr and "insns (limit" in proc.stderr
 
 
 def test_probe_filter_keeps_begin_and_end():

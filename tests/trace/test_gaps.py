@@ -37,8 +37,12 @@ def netns():
         subprocess.run(["ip", "netns", "delete", name], check=True)
 
 
-def in_netns(ns: str, code: str) -> str:
-    return f"ip netns exec {ns} {sys.executable} -c '{code}'"
+def in_netns(ns: str, code: str, where) -> str:
+    """A -c command running Python ``code`` in netns ``ns``: from a file, as -c splits its command at
+    spaces only (as bpftrace does), so the code cannot be passed quoted."""
+    script = where / "netns_code.py"
+    script.write_text(code)
+    return f"ip netns exec {ns} {sys.executable} {script}"
 
 
 @needs_ip
@@ -46,7 +50,7 @@ def test_skboutput_writes_the_packet_to_a_pcap_file(netns, tmp_path):
     payload = "purebpf-skboutput-" + "x" * 29  # 47 bytes: a packet length nothing else on lo is likely to have
     pcap = tmp_path / "out.pcap"
     send = in_netns(netns, "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-                           f"s.sendto(b\"{payload}\", (\"127.0.0.1\", 9))")
+                           f"s.sendto(b\"{payload}\", (\"127.0.0.1\", 9))", tmp_path)
     length = 14 + 20 + 8 + len(payload)  # loopback's ethernet header, IPv4, UDP, data
     proc = ours(f'rawtracepoint:net_dev_start_xmit /args.skb->len == {length}/ '
                 f'{{ $r = skboutput("{pcap}", args.skb, args.skb->len, 14); printf("ret %d\\n", $r); }}', send)
@@ -64,7 +68,7 @@ def test_socket_cookie_of_a_rawtracepoint_argument_is_the_sockets_cookie(netns, 
     connect = in_netns(netns, "import socket; s = socket.socket(); "
                               f"open(\"{cookie_file}\", \"w\").write(str(int.from_bytes("
                               "s.getsockopt(socket.SOL_SOCKET, 57, 8), \"little\"))); "
-                              "s.connect_ex((\"127.0.0.1\", 1))")
+                              "s.connect_ex((\"127.0.0.1\", 1))", tmp_path)
     proc = ours('rawtracepoint:inet_sock_set_state /args.newstate == 2/ '  # TCP_SYN_SENT
                 '{ printf("cookie %llu\\n", socket_cookie(args.sk)); }', connect)
     assert proc.returncode == 0, proc.stderr

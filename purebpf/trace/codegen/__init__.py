@@ -25,6 +25,7 @@ from purebpf.trace.codegen.base import (
     Event,
     FuncInfo,
     ProgramContext,
+    StackOverflow,
     parse_param,
 )
 from purebpf.trace.codegen.calls import CallsMixin
@@ -44,9 +45,16 @@ class ProbeCodegen(StatementsMixin, MapsMixin, ExpressionsMixin, CallsMixin):
 def compile_probe(ctx: ProgramContext, scope: ProbeScope, probe: ast.Probe,
                   diags: Diagnostics) -> tuple[list[Instruction], list[FuncInfo]] | None:
     """Instructions for one concrete probe and its functions, or None after reporting an error."""
+    events, stack_maps = len(ctx.events), set(ctx.stack_maps)
     gen = ProbeCodegen(ctx, scope)
     try:
-        insns = gen.build(probe)
+        try:
+            insns = gen.build(probe)
+        except StackOverflow:  # again, with the frame in scratch memory
+            del ctx.events[events:]
+            ctx.stack_maps = stack_maps
+            gen = ProbeCodegen(ctx, scope, scratch=f"scratch{len(ctx.scratch)}")
+            insns = gen.build(probe)
     except CodegenError as exc:
         diags.error(str(exc), exc.loc)
         return None

@@ -12,6 +12,8 @@ from purebpf.asm import (
     R0,
     R1,
     R2,
+    R3,
+    R6,
     R9,
     AluOp,
     Instruction,
@@ -19,6 +21,7 @@ from purebpf.asm import (
     add,
     alu,
     call,
+    exit_,
     ja,
     jmp,
     ld_imm64,
@@ -34,15 +37,33 @@ from purebpf.trace.semantic import MapInfo, ProbeScope
 from purebpf.trace.types import TType
 
 STACK_LIMIT = 512
+# a probe whose values do not fit the BPF stack keeps its whole frame (and its loop callbacks' frames) in
+# scratch memory: one element per CPU of an array map, found at the start of each function (see scratch_*)
+SCRATCH_LIMIT = 1 << 22
+SCRATCH_BASE = R9           # the scratch frame's base in every function (callbacks' vbase is the same)
+BIG_COPY = 512              # copies and clears this large use a helper call, not one instruction per word
+REAL_KEY, REAL_CTX, REAL_ARGS = -8, -16, -32  # what stays on the real stack: the lookup key, ctx, callback args
 RINGBUF = "ringbuf"
 KSTACK_MAP = "stack_k"
 SKB_MAP = "skb_output"  # the perf event array skboutput() sends packets through (BPF_F_CURRENT_CPU)
 SKB_META_SIZE = 32  # what precedes each packet: event id, offset, length, ktime (u64 each)
-EXIT_MAP = "exited"  # one u64: set by exit(), so no probe runs between exit() and user space seeing it
+EXIT_MAP = "exited"  # one u64: when exit() ran (ktime ns), so probes stop soon after it in the kernel
+# exit() is asynchronous in bpftrace: probes run on until user space sees the event and detaches them, so a
+# burst in flight (a loop's calls) is counted whole.  Probes stop themselves this long after exit(), as if
+# user space always reacted this fast: a 1 ms timer never fires again, however slow this tracer is.
+EXIT_GRACE_NS = 500_000
 USTACK_MAP = "stack_u"
+# per-CPU room for one bpf_get_stack() of up to 1024 frames: len() of a stack counts its frames there
+STACK_SCRATCH_MAP = "stack_scratch"
+STACK_SCRATCH_FRAMES = 1024
 # struct pt_regs offsets on x86_64: di, si, dx, cx, r8, r9 carry arguments, ax the return value
 ARG_REGS = (112, 104, 96, 88, 72, 64)
 RET_REG = 80
+# x86_64 struct pt_regs offsets by the names reg() takes (``pc`` is ``ip``)
+PT_REGS = {name: 8 * i for i, name in enumerate(
+    ("r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax",
+     "ip", "cs", "flags", "sp", "ss"))}
+PT_REGS["pc"] = PT_REGS["ip"]
 BPF_ANY = 0
 JOIN_ARGS = 16          # join(): how many strings it reads at most
 JOIN_ARG_SIZE = 1024    # ... and how many bytes of each
@@ -80,6 +101,7 @@ class ProgramContext:
     ncpus: int = 1
     cpid: int = 0
     stack_maps: set[str] = field(default_factory=set)  # stack trace maps the program needs
+    scratch: dict[str, int] = field(default_factory=dict)  # scratch frame maps: name -> bytes per CPU
     named: dict[str, str] = field(default_factory=dict)
     enum_values: dict[str, tuple[int, str]] = field(default_factory=dict)
     defines: dict[str, str] = field(default_factory=dict)
@@ -97,6 +119,10 @@ class CodegenError(Exception):
         self.loc = loc
 
 
+class StackOverflow(CodegenError):
+    """The probe's values do not fit the BPF stack: generate it again with a scratch frame."""
+
+
 @dataclass
 class Frame:
     """One BPF function being generated: the probe itself or a loop callback."""
@@ -105,6 +131,7 @@ class Frame:
     nparams: int = 1
     insns: list[Instruction] = field(default_factory=list)
     sp: int = 0
+    peak: int = 0  # the deepest sp reached (a scratch frame is laid out for it)
     loops: list[tuple[str, str] | None] = field(default_factory=list)  # None: the callback's own loop
     pending: str | None = None
 
@@ -152,9 +179,12 @@ class FuncInfo:
 
 
 class CodegenBase:
-    def __init__(self, ctx: ProgramContext, scope: ProbeScope) -> None:
+    def __init__(self, ctx: ProgramContext, scope: ProbeScope, scratch: str | None = None) -> None:
         self.ctx = ctx
         self.scope = scope
+        self.scratch = scratch      # the scratch map's name when the frame lives there
+        self.real: set[int] = set()  # ids of instructions that address the real stack in scratch mode
+        self.base_fixups: list[Instruction] = []  # ``add R9, <main frame size>``, patched at the end
         self.main = Frame("main")
         self.f = self.main
         self.subprogs: list[Frame] = []
@@ -187,17 +217,120 @@ class CodegenBase:
     def alloc(self, size: int, loc: Location | None = None) -> int:
         size = (size + 7) & ~7
         self.f.sp += size
-        if self.f.sp > STACK_LIMIT:
-            raise CodegenError(f"the probe needs more than {STACK_LIMIT} bytes of BPF stack "
-                               "(too many strings or tuples in one statement)", loc)
+        self.f.peak = max(self.f.peak, self.f.sp)
+        if self.f.sp > STACK_LIMIT and self.scratch is None:
+            raise StackOverflow(f"the probe needs more than {STACK_LIMIT} bytes of BPF stack", loc)
+        if self.f.sp > SCRATCH_LIMIT:
+            raise CodegenError(f"the probe needs more than {SCRATCH_LIMIT} bytes of memory "
+                               "(too many or too large strings or tuples in one statement)", loc)
         return -self.f.sp
+
+    # -- scratch frames ------------------------------------------------------------------
+
+    def emit_real(self, *insns: Instruction) -> None:
+        """Instructions that address the real stack even when the frame is in scratch memory."""
+        self.emit(*insns)
+        self.real.update(id(i) for i in insns)
+
+    def scratch_prologue(self, args: tuple = (), ctx_reg=None) -> None:
+        """Point R9 at this CPU's scratch frame (``array[cpu]``); in a callback, first take R6 from the
+        caller's real stack (``ctx_reg`` points there) and keep the callback's arguments across the lookup."""
+        for i, reg in enumerate(args):
+            self.emit_real(stx(8, FP, REAL_ARGS + 8 * i, reg))
+        if ctx_reg is not None:
+            self.emit(ldx(8, R6, ctx_reg, REAL_CTX))
+        self.emit_real(stx(8, FP, REAL_CTX, R6))
+        found = self.label()
+        self.emit(call("get_smp_processor_id"))
+        self.emit_real(stx(4, FP, REAL_KEY, R0), ld_map_fd(R1, self.scratch), mov(R2, FP))
+        self.emit(add(R2, REAL_KEY), call("map_lookup_elem"), jmp(JmpOp.JNE, R0, 0, found))
+        self.emit(ja("exit") if not self.f.callback else mov(R0, 0))
+        if self.f.callback:
+            self.emit(exit_())
+        self.place(found)
+        fixup = add(SCRATCH_BASE, 0)
+        self.emit(mov(SCRATCH_BASE, R0), fixup)
+        self.base_fixups.append(fixup)
+        for i, reg in enumerate(args):
+            self.emit_real(ldx(8, reg, FP, REAL_ARGS + 8 * i))
+
+    def scratch_finish(self, frames: list[Frame]) -> None:
+        """Lay the frames out in the scratch element (the main frame first, then each callback's) and
+        move every access of the frame pointer to R9 with the frame's place in it."""
+        main_size = max(self.main.peak, 8)
+        total = main_size + sum(f.peak for f in frames if f is not self.main)
+        # R9 points this far into the element: 16-bit offsets then reach 64 KiB of frames
+        middle = min(total, 1 << 15)
+        for fixup in self.base_fixups:
+            fixup.imm = middle
+        shift = main_size - middle  # from frame offsets (the main frame ends at main_size) to R9's
+        vshift = shift
+        for frame in frames:
+            if frame is not self.main:
+                shift += frame.peak
+            frame.insns = self._rebase(frame.insns, shift, vshift)
+        self.ctx.scratch[self.scratch] = total
+
+    def _rebase(self, insns: list[Instruction], shift: int, vshift: int) -> list[Instruction]:
+        """``shift``: what to add to this frame's own offsets (FP); ``vshift``: to the probe frame's (R9)."""
+        out: list[Instruction] = []
+        for insn in insns:
+            if id(insn) in self.real:
+                out.append(insn)
+                continue
+            cls = insn.opcode & 0x07
+            if cls == 0x07 and insn.opcode & 0xF8 == 0xB8 and insn.src in (FP, SCRATCH_BASE):  # mov reg, fp
+                moved = shift if insn.src == FP else vshift
+                insn.src = SCRATCH_BASE
+                out.append(insn)
+                if moved:
+                    out.append(add(insn.dst, moved))
+                continue
+            base_reg = insn.src if cls == 0x01 else insn.dst if cls in (0x02, 0x03) else None
+            if base_reg not in (FP, SCRATCH_BASE):
+                out.append(insn)
+                continue
+            off = insn.off + (shift if base_reg == FP else vshift)
+            if cls == 0x01:
+                insn.src = SCRATCH_BASE
+            else:
+                insn.dst = SCRATCH_BASE
+            if -(1 << 15) <= off < (1 << 15):
+                insn.off = off
+                out.append(insn)
+                continue
+            # beyond a 16-bit offset: move the base there and back
+            before = add(SCRATCH_BASE, off)
+            before.label, insn.label, insn.off = insn.label, None, 0
+            out.extend((before, insn, add(SCRATCH_BASE, -off)))
+        return out
 
     def fp_ptr(self, reg, off: int, base=FP) -> None:
         self.emit(mov(reg, base), add(reg, off))
 
     def copy(self, dst: int, src: int, size: int, dst_base=FP, src_base=FP) -> None:
+        """Copy ``size`` bytes rounded up to 8; a large copy within frames is one helper call (it
+        clobbers R0-R5, as any expression may)."""
+        if size >= BIG_COPY and dst_base in (FP, R9) and src_base in (FP, R9):
+            self.emit(mov(R3, src_base), add(R3, src))
+            self.big_copy(dst, (size + 7) & ~7, dst_base)
+            return
         for i in range(0, (size + 7) & ~7, 8):
             self.emit(ldx(8, R1, src_base, src + i), stx(8, dst_base, dst + i, R1))
+
+    def big_copy(self, dst: int, size: int, dst_base=FP) -> None:
+        """``probe_read_kernel(dst, size, R3)``: from NULL it fails and zeroes ``dst``, which is how
+        :meth:`clear` zeroes a large buffer."""
+        self.emit(mov(R1, dst_base), add(R1, dst), mov(R2, size), call("probe_read_kernel"))
+
+    def clear(self, off: int, size: int, base=FP) -> None:
+        """Zero ``size`` bytes rounded up to 8 like :meth:`zero`, but a large buffer with one helper call
+        (R0-R5 clobbered)."""
+        if size >= BIG_COPY:
+            self.emit(mov(R3, 0))
+            self.big_copy(off, (size + 7) & ~7, base)
+        else:
+            self.zero(off, size, base)
 
     def zero(self, off: int, size: int, base=FP) -> None:
         for i in range(0, (size + 7) & ~7, 8):
@@ -206,6 +339,10 @@ class CodegenBase:
     def copy_exact(self, dst: int, src: int, size: int, dst_base=FP, src_base=FP) -> None:
         """Copy exactly ``size`` bytes: tuple elements are packed as in C, a wider copy would
         overwrite a neighbour or run past the tuple."""
+        if size >= BIG_COPY and dst_base in (FP, R9) and src_base in (FP, R9):
+            self.emit(mov(R3, src_base), add(R3, src))
+            self.big_copy(dst, size, dst_base)
+            return
         pos = 0
         while pos < size:
             width = _widest(size - pos, dst + pos, src + pos)
@@ -213,6 +350,10 @@ class CodegenBase:
             pos += width
 
     def zero_exact(self, off: int, size: int, base=FP) -> None:
+        if size >= BIG_COPY and base in (FP, R9):
+            self.emit(mov(R3, 0))
+            self.big_copy(off, size, base)
+            return
         pos = 0
         while pos < size:
             width = _widest(size - pos, off + pos)
@@ -231,7 +372,7 @@ class CodegenBase:
         n = min((dst_size + 7) & ~7, (src_size + 7) & ~7)
         self.copy(dst, src, n, dst_base=dst_base)
         if n < dst_size:
-            self.zero(dst + n, dst_size - n, dst_base)
+            self.clear(dst + n, dst_size - n, dst_base)
 
     def load_imm(self, reg, value: int) -> None:
         if -(1 << 31) <= value < (1 << 31):

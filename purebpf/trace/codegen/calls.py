@@ -36,17 +36,20 @@ from purebpf.asm import (
 )
 from purebpf.trace import ast
 from purebpf.trace.codegen.base import (
+    BPF_F_USER_STACK,
     JOIN_ARG_SIZE,
     JOIN_ARGS,
     RINGBUF,
     SKB_MAP,
     SKB_META_SIZE,
+    STACK_SCRATCH_FRAMES,
+    STACK_SCRATCH_MAP,
     CodegenBase,
     CodegenError,
     Event,
     Frame,
 )
-from purebpf.trace.types import INT64
+from purebpf.trace.types import INT64, MACADDR
 
 _LENGTHLESS_INT = re.compile(r"%([-+ #0]*\d*(?:\.\d+)?)([diuxX])")
 
@@ -80,10 +83,13 @@ class CallsMixin(CodegenBase):
             self.send(Event("print", arg_types=[arg.type]), [arg])
 
     def c_exit(self, e: ast.Call) -> None:
+        when = self.alloc(8)  # the first exit() stamps the time: probes stop EXIT_GRACE_NS after it
+        self.emit(call("ktime_get_ns"), stx(8, FP, when, R0))
         self.exit_flag_value()
-        is_null = self.label()
-        self.emit(jmp(JmpOp.JEQ, R0, 0, is_null), st(8, R0, 0, 1))
-        self.place(is_null)
+        is_set = self.label()
+        self.emit(jmp(JmpOp.JEQ, R0, 0, is_set), ldx(8, R1, R0, 0), jmp(JmpOp.JNE, R1, 0, is_set),
+                  ldx(8, R1, FP, when), stx(8, R0, 0, R1))
+        self.place(is_set)
         self.send(Event("exit", arg_types=[INT64] if e.args else []), e.args)
         self.leave_probe()
 
@@ -114,11 +120,31 @@ class CallsMixin(CodegenBase):
         if arg.type is not None and arg.type.kind == "array":
             self.load_imm(R0, arg.type.count)
             return
+        if arg.type is not None and arg.type.kind in ("kstack", "ustack"):
+            self.stack_frames(arg.type)
+            return
         # for_each_map_elem returns how many elements it visited; the callback just goes on
         label = f"len{self.label()}"
         self.subprogs.append(Frame(label, callback=True, nparams=4, insns=[mov(R0, 0), exit_()]))
         self.subprogs[-1].insns[0].label = label
         self.emit(ld_map_fd(R1, arg.name), ld_func(R2, label), mov(R3, 0), mov(R4, 0), call("for_each_map_elem"))
+
+    def stack_frames(self, t) -> None:
+        """R0 = how many frames a stack of type ``t`` has.  A stack value is an id into a stack-trace map,
+        which programs cannot read, so the stack is taken again (it is the same anywhere in one probe run)
+        with bpf_get_stack into per-CPU scratch memory; the helper returns the bytes it wrote."""
+        depth = min(int(t.extra.rpartition(":")[2] or 127), STACK_SCRATCH_FRAMES)
+        self.ctx.stack_maps.add(STACK_SCRATCH_MAP)
+        key = self.alloc(8)
+        self.emit(st(8, FP, key, 0))
+        self.fp_ptr(R2, key)
+        done = self.label()
+        self.emit(ld_map_fd(R1, STACK_SCRATCH_MAP), call("map_lookup_elem"), jmp(JmpOp.JEQ, R0, 0, done),
+                  mov(R2, R0), mov(R1, R6), mov(R3, 8 * depth),
+                  mov(R4, BPF_F_USER_STACK if t.kind == "ustack" else 0), call("get_stack"),
+                  jmp(JmpOp.JSGE, R0, 0, done), mov(R0, 0))
+        self.place(done)
+        self.emit(alu(AluOp.RSH, R0, 3))
 
     def c_str(self, e: ast.Call) -> int:
         arg = e.args[0]
@@ -134,10 +160,10 @@ class CallsMixin(CodegenBase):
         self.expr(arg)
         self.emit(mov(R7, R0))
         if len(e.args) == 2 and not isinstance(e.args[1], ast.Integer):
-            self.expr(e.args[1])  # a run-time length: read at most that many bytes (plus NUL)
-            self.emit(add(R0, 1), mov(R8, R0))
+            self.expr(e.args[1])  # a run-time length: read at most that many bytes (the NUL included)
+            self.emit(mov(R8, R0))
         out = self.alloc(size)
-        self.zero(out, size)
+        self.clear(out, size)
         self.fp_ptr(R1, out)
         if len(e.args) == 2 and not isinstance(e.args[1], ast.Integer):
             skip = self.label()
@@ -253,6 +279,10 @@ class CallsMixin(CodegenBase):
             self.emit(ldx(8, R1, FP, word), ld_imm64(R2, (1 << (rem * 8)) - 1), alu(AluOp.AND, R1, R2),
                       stx(8, FP, word, R1))
 
+    def c_reg(self, e: ast.Call) -> None:
+        from purebpf.trace.codegen.base import PT_REGS
+        self.emit(ldx(8, R0, R6, PT_REGS[e.args[0].value]))
+
     def c_ksym(self, e: ast.Call) -> None:
         self.expr(e.args[0])
 
@@ -262,8 +292,9 @@ class CallsMixin(CodegenBase):
         """(address, pid): user space names the address from that process's mappings, as bpftrace does."""
         out = self.alloc(16)
         self.expr(e.args[0])
-        self.emit(stx(8, FP, out, R0), call("get_current_pid_tgid"), alu(AluOp.RSH, R0, 32),
-                  stx(8, FP, out + 8, R0))
+        self.emit(stx(8, FP, out, R0))
+        self.pid_tgid("curr_ns")  # the pid this tracer's /proc knows (its pid namespace's)
+        self.emit(alu(AluOp.RSH, R0, 32), stx(8, FP, out + 8, R0))
         return out
 
     def c_comm(self, e: ast.Call) -> int:
@@ -298,6 +329,21 @@ class CallsMixin(CodegenBase):
         from purebpf.symbols import kernel_symbols
 
         self.load_imm(R0, kernel_symbols().address(e.args[0].value) or 0)
+
+    def c_uptr(self, e: ast.Call) -> int | None:
+        return self.expr(e.args[0])
+
+    c_kptr = c_uptr
+
+    def c_uaddr(self, e: ast.Call) -> None:
+        address, probe_address = e.btf_id
+        if probe_address is None:  # a fixed-position binary: the link-time address is the run-time one
+            self.load_imm(R0, address)
+            return
+        # position-independent: the probe's run-time address minus its link-time one is the load bias
+        self.emit(mov(R1, R6), call("get_func_ip"))
+        self.load_imm(R1, address - probe_address)
+        self.emit(alu(AluOp.ADD, R0, R1))
 
     def c_cgroupid(self, e: ast.Call) -> None:
         import os
@@ -349,6 +395,16 @@ class CallsMixin(CodegenBase):
         else:
             self.copy(out + 8, where, min(addr.type.padded, 16))
             self.mask_tail(out + 8, min(addr.type.size, 16))
+        return out
+
+    def c_macaddr(self, e: ast.Call) -> int:
+        arg = e.args[0]
+        where = self.expr(arg)
+        if arg.type.kind == "pointer":  # R0 holds the address of the six bytes
+            return self.read_memory(MACADDR)
+        out = self.alloc(8)
+        self.copy(out, where, 8)  # an array of 6 bytes or more fills at least one 8-byte slot
+        self.mask_tail(out, 6)
         return out
 
     def c_pton(self, e: ast.Call) -> int:

@@ -39,6 +39,7 @@ from purebpf.trace.codegen.base import (
     CMP_OPS,
     KSTACK_MAP,
     RET_REG,
+    RINGBUF,
     USTACK_MAP,
     CodegenBase,
     CodegenError,
@@ -48,7 +49,7 @@ from purebpf.trace.codegen.base import (
 )
 from purebpf.trace.semantic import MapInfo
 from purebpf.trace.structs import MAX_STRUCT_COPY
-from purebpf.trace.types import TType
+from purebpf.trace.types import INT64, TType
 
 INIT_PID_NS_INODE = 0xEFFFFFFC  # the kernel's fixed inode number of the initial pid namespace
 
@@ -150,6 +151,14 @@ class ExpressionsMixin(CodegenBase):
         elif name in ("probe", "func"):
             text = self.scope.target.name if name == "probe" else self.scope.target.func
             return self.string_const(text.encode(), e.type.size)
+        elif name == "args" and e.type.kind == "tuple" and self.scope.typed_args is not None:
+            out = self.alloc(e.type.padded)  # the typed parameters as a record, each from its context slot
+            self.zero(out, e.type.padded)
+            for (offset, t), off in zip(self.scope.typed_args.args.values(), e.type.offsets(), strict=True):
+                self.emit(ldx(8, R0, R6, offset))
+                self.narrow(t)
+                self.emit(stx(t.field_size, FP, out + off, R0))
+            return out
         elif name.startswith("arg") and self.scope.target.provider == "usdt":
             from purebpf.trace.codegen.usdt_args import emit_usdt_arg
             emit_usdt_arg(self, int(name[3:]), e.loc)
@@ -194,7 +203,10 @@ class ExpressionsMixin(CodegenBase):
         self.emit(mov(R1, R6), ld_map_fd(R2, name), mov(R3, BPF_F_USER_STACK if kind == "ustack" else 0),
                   call("get_stackid"))
         if kind == "ustack":  # the pid goes with the id: user stacks are symbolised per process
-            self.emit(mov(R7, R0), call("get_current_pid_tgid"), alu(AluOp.RSH, R0, 32), alu(AluOp.LSH, R0, 32),
+            # the pid as this tracer's /proc numbers it, which may be a pid namespace's own /proc
+            self.emit(mov(R7, R0))
+            self.pid_tgid("curr_ns")
+            self.emit(alu(AluOp.RSH, R0, 32), alu(AluOp.LSH, R0, 32),
                       mov(R1, R7), mov(R1, R1, bits=32), alu(AluOp.OR, R0, R1))
 
     def e_PositionalParameter(self, e: ast.PositionalParameter) -> int | None:  # noqa: N802
@@ -231,14 +243,8 @@ class ExpressionsMixin(CodegenBase):
             self.percpu_read(e.name, info, key)
             return None
         self.map_lookup(e.name, key)
-        if self.ctx.helper_checks:  # -k: say so when a read finds no element
-            found = self.label()
-            self.emit(jmp(JmpOp.JNE, R0, 0, found))
-            self.send(Event("warnf", "Can't lookup map element because it does not exist.\n"
-                                     "Additional Info - helper: map_lookup_elem, retcode: 0", loc=e.loc), [])
-            self.emit(mov(R0, 0))
-            self.place(found)
-            self.emit(ja(0))
+        if self.ctx.helper_checks and self.scope.target.provider != "iter":  # -k: say when a read finds nothing
+            self.helper_error("map_lookup_elem", e.loc, JmpOp.JNE)
         if info.value.is_aggregate:
             out = self.alloc(info.value.padded)
             self.zero(out, info.value.padded)
@@ -306,7 +312,7 @@ class ExpressionsMixin(CodegenBase):
             self.place(end)
             self.emit(ja(0))
             return
-        if e.left.type.kind in ("string", "buffer"):
+        if e.left.type.kind in ("string", "buffer", "array"):
             self.bytes_compare(e)
             return
         self.expr(e.left)
@@ -376,7 +382,7 @@ class ExpressionsMixin(CodegenBase):
         a = self.expr(e.left)
         b = self.expr(e.right)
         lt, rt = e.left.type, e.right.type
-        if lt.kind == "buffer":  # length word, then the bytes: compare all of it
+        if lt.kind in ("buffer", "array"):  # a length word then the bytes, or elements: compare all of it
             n = min(lt.size, rt.size)
             differ, done = self.label(), self.label()
             for i in range(0, n, 8):
@@ -516,7 +522,7 @@ class ExpressionsMixin(CodegenBase):
 
     def e_Tuple(self, e: ast.Tuple) -> int:  # noqa: N802
         out = self.alloc(e.type.padded)
-        self.zero(out, e.type.padded)  # padding is zero: tuples are compared byte for byte as map keys
+        self.clear(out, e.type.padded)  # padding is zero: tuples are compared byte for byte as map keys
         for el, off, t in zip(e.elems, e.type.offsets(), e.type.elems, strict=True):
             self.put_field(self.expr(el), el.type, out + off, t)
         return out
@@ -586,6 +592,8 @@ class ExpressionsMixin(CodegenBase):
                 self.emit(add(R0, e.member.offset))
         elif isinstance(e, ast.ArrayAccess) and e.expr.type.kind == "pointer":
             self.element_address(e)
+        elif isinstance(e, ast.ArrayAccess) and e.expr.type.kind == "array" and self.in_memory(e.expr):
+            self.array_element_address(e)
         else:  # a struct copied to the stack (a variable, a map value)
             where = self.expr(e)
             self.fp_ptr(R0, where)
@@ -599,7 +607,9 @@ class ExpressionsMixin(CodegenBase):
             tmp = self.alloc(8)
             self.emit(st(8, FP, tmp, 0), mov(R3, R0))
             self.fp_ptr(R1, tmp)
-            self.emit(mov(R2, size), call("probe_read"), ldx(size, R0, FP, tmp))
+            self.emit(mov(R2, size), call("probe_read"))
+            self.check_read(loc)
+            self.emit(ldx(size, R0, FP, tmp))
             bits = size * 8
             if bit_size:
                 if bit_offset:
@@ -611,14 +621,38 @@ class ExpressionsMixin(CodegenBase):
                 self.emit(alu(AluOp.LSH, R0, 64 - bits), alu(AluOp.RSH, R0, 64 - bits))
             return None
         if t.size > MAX_STRUCT_COPY:
+            hint = "its elements (a[i])" if t.kind == "array" else "its members (p->field)"
             raise CodegenError(f"{t} is {t.size} bytes, too large to copy onto the BPF stack: "
-                               "read its members (p->field) instead", loc)
+                               f"read {hint} instead", loc)
         out = self.alloc(t.padded)
         self.zero(out, t.padded)
         self.emit(mov(R3, R0))
         self.fp_ptr(R1, out)
         self.emit(mov(R2, t.size), call("probe_read"))
+        self.check_read(loc)
         return out
+
+    def check_read(self, loc) -> None:
+        """``-k``: report a failed read (R0 < 0, the helper's error) with where the program reads."""
+        if not self.ctx.helper_checks or loc is None or self.scope.target.provider == "iter":
+            return
+        user = self.scope.target.provider in ("uprobe", "uretprobe", "usdt")
+        self.helper_error("probe_read_user" if user else "probe_read_kernel", loc, JmpOp.JSGE)
+
+    def helper_error(self, helper: str, loc, ok: JmpOp) -> None:
+        """Send a ``helper_error`` event carrying R0 unless ``ok`` (R0 against 0) holds; R0 is kept."""
+        fine = self.label()
+        self.emit(jmp(ok, R0, 0, fine))
+        ev = Event("helper_error", helper, [INT64], loc=loc)
+        ident = self.ctx.event(ev)
+        buf = self.alloc(ev.size)
+        self.emit(stx(8, FP, buf + 8, R0))
+        self.load_imm(R0, ident)
+        self.emit(stx(8, FP, buf, R0), ld_map_fd(R1, RINGBUF))
+        self.fp_ptr(R2, buf)
+        self.emit(mov(R3, ev.size), mov(R4, 0), call("ringbuf_output"), ldx(8, R0, FP, buf + 8))
+        self.place(fine)
+        self.emit(ja(0))
 
     def element_address(self, e: ast.ArrayAccess) -> None:
         """R0 = &ptr[index]."""
@@ -627,6 +661,43 @@ class ExpressionsMixin(CodegenBase):
         self.expr(e.index)
         size = e.type.size if e.type.kind != "pointer" else 8
         self.emit(alu(AluOp.MUL, R0, size), ldx(8, R1, FP, base), alu(AluOp.ADD, R0, R1))
+
+    def in_memory(self, e: ast.Expr) -> bool:
+        """``e`` is read in place (a struct member, an element of an array member, what a pointer points
+        to): its address is known without copying it, so ``p->w[3].t.b[1]`` reads only that element."""
+        if isinstance(e, ast.FieldAccess):
+            return getattr(e, "member", None) is not None
+        if isinstance(e, ast.ArrayAccess):
+            kind = e.expr.type.kind
+            return kind == "pointer" or kind == "array" and self.in_memory(e.expr)
+        return isinstance(e, ast.Unop) and e.op == "*"
+
+    def array_element_address(self, e: ast.ArrayAccess) -> None:
+        """R0 = &array[index] for an array read in place.  A constant index was checked against the
+        array's size by the analysis; a variable one past the end warns at run time and is read anyway,
+        as bpftrace does (a zero-length array, C's flexible array member, is never checked)."""
+        t = e.expr.type
+        size = t.elems[0].size
+        if isinstance(e.index, ast.Integer):
+            self.struct_address(e.expr)
+            if e.index.value:
+                self.emit(add(R0, e.index.value * size))
+            return
+        self.struct_address(e.expr)
+        base = self.spill()
+        self.expr(e.index)
+        if t.count:
+            index = self.spill()
+            inside = self.label()
+            self.emit(jmp(JmpOp.JLT, R0, t.count, inside))
+            self.array_bounds_warning(e)
+            self.place(inside)
+            self.emit(ldx(8, R0, FP, index))
+        self.emit(alu(AluOp.MUL, R0, size), ldx(8, R1, FP, base), alu(AluOp.ADD, R0, R1))
+
+    def array_bounds_warning(self, e: ast.ArrayAccess) -> None:
+        self.send(Event("warnf", "Array access out of bounds. This can lead to unexpected results.", loc=e.loc),
+                  [])
 
     def e_ArrayAccess(self, e: ast.ArrayAccess) -> int | None:  # noqa: N802
         t = e.expr.type
@@ -640,26 +711,47 @@ class ExpressionsMixin(CodegenBase):
                 return self.read_memory(e.type, loc=e.loc)
             self.deref(e.type if e.type.kind != "pointer" else TType("int", 8, False))
             return None
-        # strings and arrays on the stack: a bounds-checked variable-offset read
+        if t.kind == "array" and self.in_memory(e.expr):
+            self.array_element_address(e)
+            return self.read_memory(e.type, loc=e.loc)
+        return self.stack_element(e)
+
+    def stack_element(self, e: ast.ArrayAccess) -> int | None:
+        """An element of a string or array held on the stack (a variable, a map value, a cast): a constant
+        index is an offset; a variable one is bounds-checked (the verifier wants it), past the end the
+        element is zero (an array also warns)."""
+        t, elem = e.expr.type, e.type
         where = self.expr(e.expr)
-        elem = e.type
-        size = elem.size if elem.size in (1, 2, 4, 8) else 1
-        count = t.size // size if t.kind == "array" else t.size
+        size = elem.size if t.kind == "array" else 1
+        count = t.count if t.kind == "array" else t.size
+        if isinstance(e.index, ast.Integer) and 0 <= e.index.value < count:
+            return self.tuple_element(elem, where + e.index.value * size)
+        out = self.alloc(elem.padded) if elem.is_aggregate else 0
+        if out:
+            self.zero(out, elem.padded)
         self.expr(e.index)
         out_of_range, done = self.label(), self.label()
         self.emit(jmp(JmpOp.JGE, R0, count, out_of_range))
         if size > 1:
             self.emit(alu(AluOp.MUL, R0, size))
-        self.emit(mov(R1, FP), add(R1, where), alu(AluOp.ADD, R1, R0), ldx(size, R0, R1, 0))
-        if elem.signed and size < 8:
-            bits = 64 - size * 8
-            self.emit(alu(AluOp.LSH, R0, bits), alu(AluOp.ARSH, R0, bits))
+        self.emit(mov(R3, FP), add(R3, where), alu(AluOp.ADD, R3, R0))
+        if out:
+            self.fp_ptr(R1, out)
+            self.emit(mov(R2, size), call("probe_read"))
+        else:
+            self.emit(ldx(size, R0, R3, 0))
+            if elem.signed and size < 8:
+                bits = 64 - size * 8
+                self.emit(alu(AluOp.LSH, R0, bits), alu(AluOp.ARSH, R0, bits))
         self.emit(ja(done))
         self.place(out_of_range)
-        self.emit(mov(R0, 0))
+        if t.kind == "array":
+            self.array_bounds_warning(e)
+        if not out:
+            self.emit(mov(R0, 0))
         self.place(done)
         self.emit(ja(0))
-        return None
+        return out or None
 
     def read_string_field(self, f, size: int) -> int:
         """A ``char[N]`` or ``__data_loc char[]`` tracepoint field, copied to the stack."""

@@ -99,7 +99,7 @@ class MapsMixin(CodegenBase):
         elif len(node.keys) == 1:  # store writes every byte of the key's padded size
             self.store(node.keys[0], off, info.key)
         else:  # several keys: one tuple, its padding zero
-            self.zero(off, padded)
+            self.clear(off, padded)
             for k, t, pos in zip(node.keys, info.key.elems, info.key.offsets(), strict=True):
                 self.put_field(self.expr(k), k.type, off + pos, t)
         if info.key_size > padded and not tail_written:

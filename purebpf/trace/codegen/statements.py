@@ -28,7 +28,15 @@ from purebpf.asm import (
 )
 from purebpf.asm.deadcode import prune_unreachable
 from purebpf.trace import ast
-from purebpf.trace.codegen.base import CodegenBase, CodegenError, Frame, has_callbacks
+from purebpf.trace.codegen.base import (
+    BIG_COPY,
+    EXIT_GRACE_NS,
+    REAL_ARGS,
+    CodegenBase,
+    CodegenError,
+    Frame,
+    has_callbacks,
+)
 
 
 class StatementsMixin(CodegenBase):
@@ -36,6 +44,8 @@ class StatementsMixin(CodegenBase):
 
     def build(self, probe: ast.Probe) -> list[Instruction]:
         self.emit(mov(R6, R1))
+        if self.scratch is not None:
+            self.scratch_prologue()
         iterator = self.scope.target.provider == "iter"
         if iterator:  # the call after the last object has no object (ctx->task... NULL): nothing to show
             self.emit(ldx(8, R0, R6, 8), jmp(JmpOp.JEQ, R0, 0, "exit"))
@@ -43,18 +53,23 @@ class StatementsMixin(CodegenBase):
         if self.ctx.exit_flag and self.scope.target.provider != "END" and not iterator:
             self.exit_flag_value()
             running = self.label()
-            self.emit(jmp(JmpOp.JEQ, R0, 0, running), ldx(8, R0, R0, 0), jmp(JmpOp.JNE, R0, 0, "exit"))
+            when = self.alloc(8)
+            self.emit(jmp(JmpOp.JEQ, R0, 0, running), ldx(8, R0, R0, 0), jmp(JmpOp.JEQ, R0, 0, running),
+                      stx(8, FP, when, R0), call("ktime_get_ns"), ldx(8, R1, FP, when), alu(AluOp.SUB, R0, R1),
+                      jmp(JmpOp.JGT, R0, EXIT_GRACE_NS, "exit"))
             self.place(running)
             self.f.sp = 0  # the key's slot is free again
         for name, vtype in self.scope.variables.items():
             if vtype.kind == "none":
                 continue
             self.vars[name] = self.alloc(vtype.padded)
-            self.zero(self.vars[name], vtype.padded)
+            self.clear(self.vars[name], vtype.padded)
         if self.scope.for_loops or has_callbacks(probe):
             self.ctx_slot = self.alloc(8)
             self.flag_slot = self.alloc(8)
-            self.emit(stx(8, FP, self.ctx_slot, R6), st(8, FP, self.flag_slot, 0))
+            self.emit(st(8, FP, self.flag_slot, 0))
+            if self.scratch is None:  # else callbacks take it from the real stack (see scratch_prologue)
+                self.emit(stx(8, FP, self.ctx_slot, R6))
             for node in ast.walk(probe.body):
                 if isinstance(node, ast.For) and node.map is None:
                     self.range_slots[id(node)] = self.alloc(8)
@@ -65,6 +80,8 @@ class StatementsMixin(CodegenBase):
         self.stmts(probe.body)
         self.place(done)
         self.emit(mov(R0, 0), exit_())
+        if self.scratch is not None:
+            self.scratch_finish([self.main, *self.subprogs])
         out = prune_unreachable(self.main.insns)
         for sub in self.subprogs:
             out.extend(prune_unreachable(sub.insns))
@@ -135,6 +152,14 @@ class StatementsMixin(CodegenBase):
 
     # -- for loops (callbacks) ---------------------------------------------------------
 
+    def loop_context(self, reg) -> None:
+        """The context a loop callback gets: the probe's frame, or with a scratch frame this function's
+        real stack (the helpers want a stack pointer; the callback finds the scratch frame itself)."""
+        if self.scratch is not None:
+            self.emit_real(mov(reg, FP))
+        else:
+            self.emit(mov(reg, self.f.vbase))
+
     def for_loop(self, s: ast.For) -> None:
         label = f"for{self.label()}"
         parent = self.f
@@ -146,39 +171,57 @@ class StatementsMixin(CodegenBase):
         if s.map is not None:
             info = self.ctx.maps[s.map.name]
             # callback(map, key, value, ctx): copy key and value into the loop variable first
-            self.emit(mov(R9, R4))
+            if self.scratch is not None:
+                self.scratch_prologue((R2, R3), ctx_reg=R4)
+            else:
+                self.emit(mov(R9, R4))
             # $kv is the tuple (key, value), laid out as C does: the value at its aligned offset
             value_off = self.scope.variables[s.var.name].offsets()[1]
-            self.copy_exact(var_off, 0, info.key.field_size, dst_base=R9, src_base=R2)
+            if info.key.field_size >= BIG_COPY:  # one helper call, then the value pointer again
+                self.emit(mov(R3, R2))
+                self.big_copy(var_off, info.key.field_size, R9)
+                self.emit_real(ldx(8, R3, FP, REAL_ARGS + 8))
+            else:
+                self.copy_exact(var_off, 0, info.key.field_size, dst_base=R9, src_base=R2)
             if info.per_cpu:
                 key = self.alloc(info.key_size)
                 self.copy(key, 0, info.key_size, src_base=R2)
-                self.emit(ldx(8, R6, R9, self.ctx_slot))
+                if self.scratch is None:
+                    self.emit(ldx(8, R6, R9, self.ctx_slot))
                 self.percpu_read(s.map.name, info, key)
                 self.emit(stx(8, R9, var_off + value_off, R0))
             else:
-                self.copy_exact(var_off + value_off, 0, info.value.field_size, dst_base=R9, src_base=R3)
-                self.emit(ldx(8, R6, R9, self.ctx_slot))
+                if info.value.field_size >= BIG_COPY:
+                    self.big_copy(var_off + value_off, info.value.field_size, R9)
+                else:
+                    self.copy_exact(var_off + value_off, 0, info.value.field_size, dst_base=R9, src_base=R3)
+                if self.scratch is None:
+                    self.emit(ldx(8, R6, R9, self.ctx_slot))
         else:
             # callback(index, ctx): $i = start + index
-            self.emit(mov(R9, R2), ldx(8, R6, R9, self.ctx_slot), ldx(8, R0, R9, self.range_slots[id(s)]),
-                      alu(AluOp.ADD, R0, R1), stx(8, R9, var_off, R0))
+            if self.scratch is not None:
+                self.scratch_prologue((R1,), ctx_reg=R2)
+            else:
+                self.emit(mov(R9, R2), ldx(8, R6, R9, self.ctx_slot))
+            self.emit(ldx(8, R0, R9, self.range_slots[id(s)]), alu(AluOp.ADD, R0, R1), stx(8, R9, var_off, R0))
         sub.loops.append(None)
         self.stmts(s.body)
         self.emit(mov(R0, 0), exit_())
         self.f = parent
         # the caller: run the iteration, then leave if the body asked to
         if s.map is not None:
-            self.emit(ld_map_fd(R1, s.map.name), ld_func(R2, label), mov(R3, self.f.vbase), mov(R4, 0),
-                      call("for_each_map_elem"))
+            self.emit(ld_map_fd(R1, s.map.name), ld_func(R2, label))
+            self.loop_context(R3)
+            self.emit(mov(R4, 0), call("for_each_map_elem"))
         else:
             skip = self.label()
             self.expr(s.start)
             self.emit(stx(8, self.f.vbase, self.range_slots[id(s)], R0))
             self.expr(s.end)
             self.emit(ldx(8, R1, self.f.vbase, self.range_slots[id(s)]), alu(AluOp.SUB, R0, R1),
-                      jmp(JmpOp.JSLE, R0, 0, skip), mov(R1, R0), ld_func(R2, label), mov(R3, self.f.vbase),
-                      mov(R4, 0), call("loop"))
+                      jmp(JmpOp.JSLE, R0, 0, skip), mov(R1, R0), ld_func(R2, label))
+            self.loop_context(R3)
+            self.emit(mov(R4, 0), call("loop"))
             self.place(skip)
         after = self.label()
         self.emit(ldx(8, R1, self.f.vbase, self.flag_slot), jmp(JmpOp.JEQ, R1, 0, after))

@@ -31,20 +31,35 @@ class SemanticBase:
             return self.struct_view(t)
         if t.kind == "tuple":
             return Tup([self.field_type(e) for e in t.elems], list(t.names))
+        if t.kind == "array":
+            return self.array_view(t)
         return storage_type(t)
 
     def field_type(self, t: TType) -> TType:
         """How a value is kept inside a tuple: C layout, integers at their own size."""
-        if t.kind in ("struct", "tuple"):
+        if t.kind in ("struct", "tuple", "array"):
             return self.stored(t)
         return t
+
+    def array_view(self, t: TType) -> TType:
+        """An array of structs (or of arrays of them) with each struct's members laid out, so that
+        user space can print the elements."""
+        elem = t.elems[0]
+        if elem.kind == "struct":
+            view = self.struct_view(elem)
+        elif elem.kind == "array":
+            view = self.array_view(elem)
+        else:
+            return t
+        return t if view == elem else TType("array", t.size, False, (view,))
 
     def struct_view(self, t: TType) -> TType:
         layout = self.env.structs.layout(t.extra)
         if layout is None or t.size > MAX_STRUCT_COPY:
             return t  # code generation says the struct is too large to copy
         members = [m for m in layout.members if m.name]
-        return TType("struct", t.size, False, tuple(self.struct_view(m.type) if m.type.kind == "struct" else m.type
+        return TType("struct", t.size, False, tuple(self.struct_view(m.type) if m.type.kind == "struct" else
+                                                   self.array_view(m.type) if m.type.kind == "array" else m.type
                                                    for m in members),
                      tuple(m.name for m in members), t.extra, tuple(m.offset * 8 + m.bit_offset for m in members),
                      tuple(m.bit_size for m in members))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from purebpf.errors import BPFError
 from purebpf.trace import ast
 from purebpf.trace.location import Location
 from purebpf.trace.printf import INT_CONVERSIONS, FormatError, parse_format
@@ -15,7 +16,22 @@ from purebpf.trace.semantic.scope import (
     MapInfo,
     ProbeScope,
 )
-from purebpf.trace.types import BOOL, COMM, INET, INT64, NONE, STRING, UINT64, Array, Buffer, Int, Ptr, Str, TType
+from purebpf.trace.types import (
+    BOOL,
+    COMM,
+    INET,
+    INT64,
+    MACADDR,
+    NONE,
+    STRING,
+    UINT64,
+    Array,
+    Buffer,
+    Int,
+    Ptr,
+    Str,
+    TType,
+)
 
 PID_NAMESPACES = ("curr_ns", "init")
 
@@ -91,6 +107,8 @@ class CallsMixin(SemanticBase):
         t = self.expr(arg, scope)
         if t.kind == "none":
             self.error("print() of an expression with no value", arg.loc)
+        elif t.kind in ("struct", "array"):  # printed with its members' names and layout
+            arg.type = self.stored(t, arg.loc)
         return NONE
 
     def call_clear(self, e, scope, statement):
@@ -147,7 +165,7 @@ class CallsMixin(SemanticBase):
         if t.kind == "string":
             e.func = "strlen"
             return UINT64
-        if t.kind == "array":
+        if t.kind in ("array", "kstack", "ustack"):
             return INT64
         self.error(f"len() expects a map or a string ({t} given)", arg.loc)
         return INT64
@@ -177,19 +195,22 @@ class CallsMixin(SemanticBase):
             t2 = self.expr(e.args[1], scope)
             if t2.kind != "int":
                 self.error("str() length must be an integer", e.args[1].loc)
+        # the length counts the terminating NUL (str(p, 5) keeps 4 characters); without one, str() keeps
+        # max_strlen characters, and its string has room for them and the NUL
+        full = self.env.max_strlen + 1
         if t.kind == "string":
             if len(e.args) == 2:
                 n = self.const_int(e.args[1])
-                if n is not None and n + 1 < t.size:
-                    return Str(n + 1)
+                if n is not None and n < t.size:
+                    return Str(max(n, 1))
             return t
         if t.kind not in ("int", "pointer"):
             self.error(f"str() expects an integer or a pointer, not {t}", e.args[0].loc)
         if len(e.args) == 2:
             n = self.const_int(e.args[1])
             if n is not None:
-                return Str(min(max(n, 0) + 1, 1024))
-        return STRING
+                return Str(min(max(n, 1), full))
+        return Str(full)
 
     def call_strlen(self, e, scope, statement):
         if self._nargs(e, 1) and self.expr(e.args[0], scope).kind != "string":
@@ -251,6 +272,17 @@ class CallsMixin(SemanticBase):
         if t.kind not in ("string", "array", "int", "pointer"):
             self.error(f"buf() expects a pointer, string or array ({t} given)", e.args[0].loc)
         return Buffer(min(length, 256))
+
+    def call_reg(self, e, scope, statement):
+        """``reg("ip")``: a register of the probed context (x86_64 pt_regs; ``pc`` is ``ip``)."""
+        from purebpf.trace.codegen.base import PT_REGS
+        if self._nargs(e, 1):
+            arg = e.args[0]
+            if not isinstance(arg, ast.String) or arg.value not in PT_REGS:
+                self.error(f"reg() takes a register name: one of {', '.join(PT_REGS)}", arg.loc)
+            elif scope.target.provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile"):
+                self.error(f"reg() can not be used in {scope.target.provider} probes (it reads pt_regs)", e.loc)
+        return UINT64
 
     def call_ksym(self, e, scope, statement):
         if self._nargs(e, 1) and self.expr(e.args[0], scope).kind not in ("int", "pointer"):
@@ -327,6 +359,57 @@ class CallsMixin(SemanticBase):
                 self.error(f"Failed to resolve kernel symbol: {arg.value}", e.loc)
         return UINT64
 
+    def call_uptr(self, e, scope, statement):
+        """``uptr(p)`` / ``kptr(p)`` say which address space ``p`` points into.  On x86_64 the reads
+        (probe_read, probe_read_str) tell user from kernel addresses themselves, so the value passes through."""
+        if not self._nargs(e, 1):
+            return NONE
+        t = self.expr(e.args[0], scope)
+        if t.kind not in ("int", "pointer"):
+            self.error(f"{e.func}() expects an integer or a pointer ({t} given)", e.args[0].loc)
+        return t
+
+    call_kptr = call_uptr
+
+    def call_uaddr(self, e, scope, statement):
+        """``uaddr("NAME")``: the run-time address of a variable of the probed binary, as a pointer to an
+        integer of the variable's size.  In a position-independent binary it moves with the load base,
+        which the program learns from the probe's own address (bpf_get_func_ip) at run time."""
+        if not self._nargs(e, 1):
+            return Ptr(UINT64)
+        arg = e.args[0]
+        if not isinstance(arg, ast.String):
+            self.error("uaddr() expects a string literal", arg.loc)
+            return Ptr(UINT64)
+        t = scope.target
+        if t.provider not in ("uprobe", "uretprobe", "usdt"):
+            self.error("uaddr can only be used with uprobe, uretprobe and usdt probes", e.loc)
+            return Ptr(UINT64)
+        from purebpf.links.symbols import data_symbol, offset_to_address, symbol_offset
+
+        try:
+            sym = data_symbol(t.target, arg.value)
+        except (OSError, BPFError):
+            sym = None
+        if sym is None:
+            self.error(f"Could not resolve symbol: {t.target}:{arg.value}", e.loc)
+            return Ptr(UINT64)
+        probe_address = None
+        if sym.position_independent:
+            if t.provider == "usdt":
+                self.error("uaddr() in a position-independent binary needs a uprobe or uretprobe", e.loc)
+                return Ptr(UINT64)
+            try:
+                func = int(t.func, 0) if t.func[:1].isdigit() else t.func
+                probe_address = offset_to_address(t.target, symbol_offset(t.target, func, t.offset))
+            except (OSError, BPFError):
+                probe_address = None
+            if probe_address is None:
+                self.error(f"uaddr(): cannot locate the probe {t.func} in {t.target}", e.loc)
+                return Ptr(UINT64)
+        e.btf_id = (sym.address, probe_address)
+        return Ptr(Int(sym.size, False) if sym.size in (1, 2, 4, 8) else UINT64)
+
     def call_cgroupid(self, e, scope, statement):
         if self._nargs(e, 1) and not isinstance(e.args[0], ast.String):
             self.error("cgroupid() expects a string literal", e.args[0].loc)
@@ -395,6 +478,16 @@ class CallsMixin(SemanticBase):
         if addr.kind in ("array", "string") and addr.size not in (4, 16):
             self.error(f"ntop() expects a 4 or 16 byte address ({addr.size} bytes given)", e.args[-1].loc)
         return INET
+
+    def call_macaddr(self, e, scope, statement):
+        """``macaddr(x)``: an Ethernet address from a byte array (of 6 bytes or more) or a pointer to one."""
+        if not self._nargs(e, 1):
+            return MACADDR
+        t = self.expr(e.args[0], scope)
+        if t.kind == "pointer" or (t.kind in ("array", "string") and t.size >= 6):
+            return MACADDR
+        self.error(f"macaddr() expects an array of at least 6 bytes or a pointer ({t} given)", e.args[0].loc)
+        return MACADDR
 
     def call_pton(self, e, scope, statement):
         if not self._nargs(e, 1) or not isinstance(e.args[0], ast.String):

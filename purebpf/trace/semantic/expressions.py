@@ -151,6 +151,8 @@ class ExpressionsMixin(SemanticBase):
             return BOOL
         if e.op in ("==", "!=") and left.kind in ("string", "buffer") and right.kind == left.kind:
             return BOOL
+        if left.kind == "array" or right.kind == "array":
+            return self._array_compare(e, left, right)
         if left.kind == "bool" and right.kind == "bool" and e.op in ("==", "!=", "&", "|", "^"):
             return BOOL
         lk, rk = left.kind, right.kind
@@ -170,6 +172,19 @@ class ExpressionsMixin(SemanticBase):
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
             return BOOL
         return Int(8, left.signed and right.signed if e.op in ("+", "-", "*") else left.signed)
+
+    def _array_compare(self, e: ast.Binop, left: TType, right: TType) -> TType:
+        """Arrays compare element by element, as bpftrace does: only == and !=, only arrays of one
+        integer type and length."""
+        if e.op not in ("==", "!="):
+            self.error(f"The {e.op} operator can not be used on arrays: only == and != compare them", e.loc)
+        elif left.kind != right.kind or left.count != right.count:
+            self.error(f"Only arrays of same size support comparison operators: comparing '{left}' with "
+                       f"'{right}'", e.loc)
+        elif not _integer_array(left) or left.elems[0] != right.elems[0]:
+            self.error(f"Only arrays of same sized integer support comparison operators: comparing '{left}' with "
+                       f"'{right}'", e.loc)
+        return BOOL
 
     def _unop(self, e: ast.Unop, scope: ProbeScope) -> TType:
         if e.op in ("++", "--"):
@@ -222,6 +237,9 @@ class ExpressionsMixin(SemanticBase):
             if provider != "tracepoint" and scope.typed_args is None:
                 self.error(f"The args builtin is not supported by purebpf trace for {provider} probes yet "
                            "(tracepoints only)", e.loc)
+            if scope.typed_args is not None and provider in ("uprobe", "uretprobe"):  # a record of the parameters
+                typed = scope.typed_args.args
+                return Tup([t for _, t in typed.values()], list(typed))
             return TType("args")
         if name == "func" and provider not in ("kprobe", "kretprobe", "uprobe", "uretprobe", "fentry", "fexit"):
             self.error("The func builtin can not be used with '" + provider + "' probes", e.loc)
@@ -292,6 +310,9 @@ class ExpressionsMixin(SemanticBase):
 
     def _typed_arg(self, e: ast.FieldAccess, typed: FunctionArgs) -> TType:
         found = typed.args.get(e.field)
+        if found is None and e.field in typed.refused:
+            self.error(typed.refused[e.field], e.loc)
+            return INT64
         if found is None:
             self.error(f"Can't find function parameter {e.field} (parameters: {', '.join(typed.args) or 'none'})",
                        e.loc)
@@ -319,6 +340,10 @@ class ExpressionsMixin(SemanticBase):
         if t.kind == "string":
             return Int(1, True)
         if t.kind == "array":
+            index = self.const_int(e.index)
+            # a zero-length array (``int y[0]``, a flexible array member) is read as C does, unchecked
+            if index is not None and t.count and not 0 <= index < t.count:
+                self.error(f"the index {index} is out of bounds for array of size {t.count}", e.loc)
             return t.elems[0]
         if t.kind == "pointer" and t.elems and t.elems[0].kind in ("int", "pointer", "bool", "struct"):
             return t.elems[0]
@@ -342,6 +367,8 @@ class ExpressionsMixin(SemanticBase):
             if elem.kind not in ("int", "bool"):
                 self.error(f"Cannot cast to \"{e.type_name}\"", e.loc)
                 return INT64
+            if inner.kind == "int" and isinstance(e.expr, ast.Integer):  # a literal takes the array's size
+                inner = Int(target.size if target.size in (1, 2, 4, 8) else 8, inner.signed)
             if target.size == 0:  # (int8[])"hello": the count from the value's size
                 target = Array(elem, max(inner.size // max(elem.size, 1), 1))
             if inner.kind not in ("int", "string", "array") or inner.padded < target.size or (
@@ -395,3 +422,10 @@ class ExpressionsMixin(SemanticBase):
             e.size += member.offset
             t = member.type
         return UINT64
+
+
+def _integer_array(t: TType) -> bool:
+    """An array of integers (or of such arrays): equal when their bytes are."""
+    while t.kind == "array":
+        t = t.elems[0]
+    return t.kind in ("int", "bool")

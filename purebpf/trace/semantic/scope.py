@@ -115,6 +115,8 @@ class Environment:
     options_read: dict[str, str] = field(default_factory=dict)  # getopt() names -> descriptions
     stack_mode: str = "bpftrace"  # kstack/ustack's mode when the call names none (config / BPFTRACE_STACK_MODE)
     pid: int | None = None  # -p: the process whose files uprobes may name (and whose mappings `uprobe:*:f` searches)
+    max_strlen: int = 64  # characters str() keeps: its strings are one byte more, for the NUL (config max_strlen)
+    debuginfo: tuple[str, ...] = ()  # --debuginfo: directories of separate debug files (uprobes' DWARF)
 
 
 def unify(a: TType, b: TType) -> TType | None:
