@@ -22,11 +22,11 @@ import os
 import re
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from purebpf._memo import cache_per_file
 from purebpf.errors import InvalidInputError, NotFoundError
 
 NOTE_SECTION = ".note.stapsdt"
@@ -159,16 +159,15 @@ def parse_args(text: str) -> tuple[UsdtArg, ...]:
 def usdt_notes(path: str | os.PathLike) -> tuple[UsdtNote, ...]:
     """Every USDT probe site of ELF file ``path``, in note order (cached per file version)."""
     try:
-        st = os.stat(path)
+        return _usdt_notes(path)
     except FileNotFoundError:
         raise NotFoundError(f"binary {path} does not exist: give the path of an executable or library") from None
     except OSError as exc:
         raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
-    return _usdt_notes(str(path), st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
-@lru_cache(maxsize=32)
-def _usdt_notes(path: str, dev: int, ino: int, mtime_ns: int) -> tuple[UsdtNote, ...]:
+@cache_per_file(32)
+def _usdt_notes(path: str) -> tuple[UsdtNote, ...]:
     try:
         with open(path, "rb") as f:
             elf = ELFFile(f)

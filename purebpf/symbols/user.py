@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+
+from purebpf._memo import cache_per_file
 
 UNKNOWN = "[unknown]"
 
@@ -41,14 +42,13 @@ def elf_functions(path: str) -> ElfFunctions | None:
     """The function table of ``path`` (None if it is not a readable ELF file),
     cached per file version."""
     try:
-        st = os.stat(path)
+        return _elf_functions(path)
     except OSError:
         return None
-    return _elf_functions(path, st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
-@lru_cache(maxsize=64)
-def _elf_functions(path: str, dev: int, ino: int, mtime_ns: int) -> ElfFunctions | None:
+@cache_per_file(64)
+def _elf_functions(path: str) -> ElfFunctions | None:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
@@ -75,14 +75,13 @@ def _elf_functions(path: str, dev: int, ino: int, mtime_ns: int) -> ElfFunctions
 def build_id(path: str) -> str | None:
     """The GNU build id of ELF file ``path`` in hex (None without one)."""
     try:
-        st = os.stat(path)
+        return _build_id(path)
     except OSError:
         return None
-    return _build_id(path, st.st_dev, st.st_ino, st.st_mtime_ns)
 
 
-@lru_cache(maxsize=64)
-def _build_id(path: str, dev: int, ino: int, mtime_ns: int) -> str | None:
+@cache_per_file(64)
+def _build_id(path: str) -> str | None:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
