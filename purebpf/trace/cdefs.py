@@ -23,9 +23,21 @@ def _errno_defines() -> dict[str, str]:
     return {name: str(code) for code, name in errno.errorcode.items()}
 
 
+def _syscall_defines() -> dict[str, str]:
+    """``__NR_name`` (the kernel's spelling) and ``SYS_name`` (glibc's) for this machine's system calls."""
+    from purebpf.sys.syscalls import syscall_names
+
+    out = {}
+    for nr, name in syscall_names().items():
+        out[f"__NR_{name}"] = out[f"SYS_{name}"] = str(nr)
+    return out
+
+
 # system headers whose constants purebpf trace knows without reading C headers (none are read at run time)
 KNOWN_HEADERS = {"errno.h": _errno_defines, "asm-generic/errno.h": _errno_defines,
-                 "asm-generic/errno-base.h": _errno_defines, "linux/errno.h": _errno_defines}
+                 "asm-generic/errno-base.h": _errno_defines, "linux/errno.h": _errno_defines,
+                 "syscall.h": _syscall_defines, "sys/syscall.h": _syscall_defines, "asm/unistd.h": _syscall_defines,
+                 "asm/unistd_64.h": _syscall_defines, "linux/unistd.h": _syscall_defines}
 
 
 def header_defines(header: str) -> dict[str, str]:

@@ -97,6 +97,12 @@ def test_strerror_with_errno_constants():
     assert "No such file or directory|13\n" in out
 
 
+def test_syscall_numbers_from_syscall_h_without_headers():
+    """``#include <sys/syscall.h>`` gives __NR_ and SYS_ names from purebpf's own table."""
+    out = ok('#include <sys/syscall.h>\nbegin { printf("%d %d %d\\n", __NR_nanosleep, SYS_getpid, __NR_openat); }')
+    assert "35 39 257\n" in out
+
+
 def test_cgroup_path_names_the_unified_hierarchy():
     if not any(line.split()[2] == "cgroup2" for line in open("/proc/mounts") if len(line.split()) > 2):
         pytest.skip("no cgroup2 mounted")
