@@ -5,6 +5,7 @@ raw-tracepoint and fentry arguments), struct values stored and printed."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,14 @@ def test_raw_tracepoint_arguments_are_named_and_typed(workload):
                 '@regs_seen = max(args.regs != 0); }', f"{workload} getpid 7")
     assert proc.returncode == 0, proc.stderr
     assert "@getpid: 7\n" in proc.stdout and "@regs_seen: 1\n" in proc.stdout
+
+
+def test_typed_args_as_a_whole_are_a_record_to_print_store_and_key(workload):
+    proc = ours('rawtracepoint:sys_enter /comm == "pbtwork" && args.id == 39/ { @last = args; @[args.id] = count(); '
+                '$a = args; @seen[$a.id] = 1; }', f"{workload} getpid 3")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^@last: \{ \.regs = 0x[0-9a-f]+, \.id = 39 \}$", proc.stdout, re.M), proc.stdout
+    assert "@[39]: 3\n" in proc.stdout and "@seen[39]: 1\n" in proc.stdout
 
 
 @needs_bpftrace

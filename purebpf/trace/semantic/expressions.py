@@ -237,7 +237,7 @@ class ExpressionsMixin(SemanticBase):
             if provider != "tracepoint" and scope.typed_args is None:
                 self.error(f"The args builtin is not supported by purebpf trace for {provider} probes yet "
                            "(tracepoints only)", e.loc)
-            if scope.typed_args is not None and provider in ("uprobe", "uretprobe"):  # a record of the parameters
+            if scope.typed_args is not None:  # typed parameters (BTF, DWARF): a record of them
                 typed = scope.typed_args.args
                 return Tup([t for _, t in typed.values()], list(typed))
             return TType("args")
