@@ -43,6 +43,8 @@ OPTIONS:
     -B MODE             output buffering: line (default), full or none
     -k                  warn at run time when a map read finds no element
     --debuginfo DIR     also look for uprobes' separate debug files in DIR (repeatable)
+    --traceable-functions FILE
+                        the kernel functions kprobes may use (default: ftrace's available_filter_functions)
     --unsafe            allow unsafe functions (system, cat's cousins, signal)
     --no-warnings       do not print warnings
     --info              print what this kernel and purebpf trace support
@@ -56,7 +58,8 @@ OPTIONS:
 SHORT_VALUE = set("eBcpfoId")
 SHORT_FLAG = set("lvqkhVs")
 LONG_VALUE = {"cmd": "c", "pid": "p", "format": "f", "output": "o", "include": "include",
-              "probe-filter": "probe-filter", "mode": "mode", "aot": "aot", "debuginfo": "debuginfo"}
+              "probe-filter": "probe-filter", "mode": "mode", "aot": "aot", "debuginfo": "debuginfo",
+              "traceable-functions": "traceable-functions"}
 LONG_FLAG = {"list": "l", "help": "h", "version": "V", "unsafe": "unsafe", "no-warnings": "no-warnings",
              "info": "info", "dry-run": "dry-run", "usdt-file-activation": "usdt-file-activation",
              "verify-llvm-ir": "ignored"}
@@ -91,6 +94,7 @@ class Options:
     aot: str | None = None
     includes: list[str] = field(default_factory=lambda: [])  # "list" is a field name here
     debuginfo: list[str] = field(default_factory=lambda: [])  # --debuginfo DIR (repeatable)
+    traceable: str | None = None  # --traceable-functions FILE: the kernel functions kprobes may use
 
 
 def parse_options(argv: list[str]) -> Options:
@@ -146,7 +150,8 @@ def parse_options(argv: list[str]) -> Options:
 _SWITCHES = {"d": "debug", "dry-run": "dry_run", "l": "list", "v": "verbose", "q": "quiet", "h": "help",
              "V": "version", "unsafe": "unsafe", "no-warnings": "no_warnings", "info": "info", "k": "helper_checks"}
 # options that take a value, by key, and the Options field it goes to
-_VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter", "aot": "aot"}
+_VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "probe_filter", "aot": "aot",
+           "traceable-functions": "traceable"}
 
 
 def _set(opts: Options, key: str, val: str | None) -> None:
@@ -290,7 +295,7 @@ def _run_program(opts: Options, text: str, name: str, params: list[str], pid: in
                                       else 0, named=_named_options(opts), warnings=not opts.no_warnings,
                                        probe_filter=opts.probe_filter, includes=tuple(opts.includes),
                                        helper_checks=opts.helper_checks, pid=pid,
-                                       debuginfo=tuple(opts.debuginfo))
+                                       debuginfo=tuple(opts.debuginfo), traceable=opts.traceable)
         except ProgramError as exc:
             print(exc, file=sys.stderr)
             return 1

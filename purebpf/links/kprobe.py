@@ -29,11 +29,14 @@ from purebpf.sys.perf import open_event, pmu_retprobe_bit, pmu_type
 class Kprobe(PerfEventLink):
     kind = "kprobe"
 
-    def __init__(self, prog: Program, symbol: str, *, offset: int = 0, retprobe: bool = False,
+    def __init__(self, prog: Program, symbol: str | int, *, offset: int = 0, retprobe: bool = False,
                  cookie: int = 0) -> None:
+        """``symbol`` is a function's name, or (an int) a kernel address to probe."""
         kind = "kretprobe" if retprobe else "kprobe"
         require_program(prog, [ProgType.KPROBE], f"a {kind}")
-        require_name(symbol, f"{kind} function")
+        address = symbol if isinstance(symbol, int) and not isinstance(symbol, bool) else None
+        if address is None:
+            require_name(symbol, f"{kind} function")
         if not isinstance(offset, int) or offset < 0:
             raise InvalidInputError(f"invalid {kind} offset {offset!r}: expected an int >= 0")
         if retprobe and offset:
@@ -45,10 +48,13 @@ class Kprobe(PerfEventLink):
             raise NotSupportedError(f"cannot attach {kind} to {symbol}: kprobes are not available on this "
                                     f"kernel ({exc}); use a tracepoint, raw tracepoint or fentry instead") from None
         what = f"{kind} {symbol}" + (f"+{offset:#x}" if offset else "")
+        if address is not None:  # the kernel reads an address as config2 when config1 (the name) is NULL
+            offset, symbol, what = address + offset, f"{address:#x}", f"{kind} at {address + offset:#x}"
         name_buf = ctypes.create_string_buffer(symbol.encode())  # config1: char * read during the call
+        name_ptr = ctypes.addressof(name_buf) if address is None else 0
         try:
             perf_fd = FD(open_event(pmu, pmu_retprobe_bit("kprobe") if retprobe else 0, pid=-1, cpu=0,
-                                    sample_period=1, config1=ctypes.addressof(name_buf), config2=offset,
+                                    sample_period=1, config1=name_ptr, config2=offset,
                                     what=what))
         except SyscallError as exc:
             if exc.errno == errno.ENOENT:

@@ -39,6 +39,8 @@ def load_probe(probe: CompiledProbe, insns: list, log_level: int = 0, log_size: 
     try:
         if probe.target.provider == "rawtracepoint" and probe.btf_typed:
             return _load_tp_btf(probe, insns, extra, log_level, log_size)
+        if probe.target.provider in ("fentry", "fexit") and probe.target.target:  # a module's function
+            return _load_module_fentry(probe, insns, extra, log_level, log_size)
         if probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
             spec = _btf_spec(probe.target.provider, probe, insns, extra)
             return Program(spec, log_level=log_level, log_size=log_size)
@@ -61,6 +63,26 @@ def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int,
             raise
     return Program(ProgramSpec(ProgType.RAW_TRACEPOINT, insns, name=_prog_name(probe), **extra),
                    log_level=log_level, log_size=log_size)
+
+
+def _load_module_fentry(probe: CompiledProbe, insns: list, extra: dict, log_level: int, log_size: int) -> Program:
+    """fentry/fexit on a kernel module's function: its BTF id is in the module's BTF object, whose fd
+    the kernel takes with it."""
+    from purebpf.links.tracing_spec import TARGETS
+    from purebpf.sys import FD
+    from purebpf.sys.objects import fd_by_id
+    from purebpf.trace.fentry import attach_ids
+
+    t = probe.target
+    btf_id, obj_id = attach_ids(t.target, t.func)
+    obj = FD(fd_by_id("btf", obj_id))
+    try:
+        spec = ProgramSpec(ProgType.TRACING, insns, name=_prog_name(probe),
+                           expected_attach_type=TARGETS[t.provider].attach_type, attach_btf_id=btf_id,
+                           attach_btf_obj_fd=obj.raw, **extra)
+        return Program(spec, log_level=log_level, log_size=log_size)
+    finally:
+        obj.close()
 
 
 def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cpid: int = 0) -> Link:
@@ -94,9 +116,7 @@ def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cp
         from purebpf.trace.usdt import attach
         return attach(prog, t, pid)
     if t.provider in ("kprobe", "kretprobe"):
-        from purebpf.links import Kprobe
-
-        return Kprobe(prog, t.func, offset=t.offset, retprobe=t.provider == "kretprobe")
+        return _attach_kprobe(probe, prog)
     if t.provider in ("fentry", "fexit"):
         from purebpf.links.tracing import Tracing
         return Tracing(prog)
@@ -122,6 +142,21 @@ def _attach_uprobe(probe: CompiledProbe, prog: Program, pid: int | None) -> Link
         if address is None:
             raise
         raise NotFoundError(f"Could not resolve address: {t.target}:{address:#x}") from None
+
+
+def _attach_kprobe(probe: CompiledProbe, prog: Program) -> Link:
+    """A kprobe on a function (``kprobe:MODULE:func`` too: names are unique enough for the kernel) or,
+    when its name is a number, on that address; a failure names the probe as bpftrace does."""
+    from purebpf.errors import BPFError
+    from purebpf.links import Kprobe
+
+    t = probe.target
+    symbol: str | int = int(t.func) if t.func.isdigit() else t.func
+    try:
+        return Kprobe(prog, symbol, offset=t.offset, retprobe=t.provider == "kretprobe")
+    except BPFError as exc:
+        exc.args = (f"Unable to attach probe: {t.name}: {exc}",) + exc.args[1:]
+        raise
 
 
 def _attach_watchpoint(probe: CompiledProbe, prog: Program, pid: int | None) -> Link:

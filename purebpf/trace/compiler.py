@@ -84,7 +84,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
                     cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
                     probe_filter: str | None = None, includes: tuple[str, ...] = (),
                     helper_checks: bool = False, pid: int | None = None,
-                    debuginfo: tuple[str, ...] = ()) -> CompiledProgram:
+                    debuginfo: tuple[str, ...] = (), traceable: str | None = None) -> CompiledProgram:
     """Compile bpftrace source; raises ProgramError carrying every diagnostic.
 
     ``params`` are the positional parameters ($1...), ``named`` the program
@@ -92,7 +92,8 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     ``-c`` command (held before exec until probes are attached); ``probe_filter``
     a regular expression only the probes to attach must match (BEGIN and END always run);
     ``helper_checks`` (``-k``) adds run-time warnings when a map read finds no element; ``debuginfo``
-    are extra directories holding separate debug files of uprobes' binaries (``--debuginfo``)."""
+    are extra directories holding separate debug files of uprobes' binaries (``--debuginfo``); ``traceable``
+    a file listing the traceable kernel functions kprobes may use (``--traceable-functions``)."""
     source = Source(text, name)
     tree = parse(text, name)
     diags = Diagnostics(source)
@@ -109,10 +110,14 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     _lift_block_aggregations(tree)
 
     _substitute_params(tree, env.params)
-    targets = _targets(tree, diags, pid, debuginfo)
+    targets = _targets(tree, diags, pid, debuginfo, config, unsafe, traceable)
+    _check_program_count(targets, diags)
     _load_dwarf(targets, env)
+    filtered_out: set[int] = set()  # probes --probe-filter removed: not "missing"
     if probe_filter is not None:
+        before = {id(p) for p, _, _ in targets}
         targets = _filtered(targets, probe_filter, diags)
+        filtered_out = before - {id(p) for p, _, _ in targets}
     diags.raise_if_errors()
 
     sem = Semantic(diags, env)
@@ -134,6 +139,9 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
             continue
         sem.probe(probe, scope)
         scopes.append((probe, scope))
+    _report_empty_probes(tree, {id(p) for p, _ in scopes} | filtered_out, config, diags)
+    if not scopes and not diags.errors:
+        raise ProgramError(_no_probes(diags))
     for info in sem.maps.values():
         if not info.kind and info.name not in {d.name for d in tree.map_decls}:
             diags.error(f"Undefined map: {info.name}", info.loc)
@@ -147,7 +155,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     uses_exit = any(isinstance(node, ast.Call) and node.func == "exit" for node in ast.walk(tree))
     ctx = ProgramContext(sem.maps, list(params or []), ncpus=sem.ncpus, cpid=cpid, named=dict(named or {}),
                          enum_values=cdefs.enum_values, defines=cdefs.defines, helper_checks=helper_checks,
-                         exit_flag=uses_exit)
+                         exit_flag=uses_exit, pid_filter=pid or 0)
     compiled = []
     for index, (probe, scope) in enumerate(scopes):
         # analyse again: the tree is shared by a probe's attach points, types are per target
@@ -173,6 +181,32 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
                            sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps) + [EXIT_MAP] * uses_exit
                            + sorted(ctx.scratch),
                            ctx.stack_maps, cpid, config, uses_exit, ctx.scratch)
+
+
+def _check_program_count(targets: list, diags: Diagnostics) -> None:
+    """bpftrace loads one program per attach point and stops at a limit rather than loading thousands."""
+    from purebpf.trace.kprobes import max_programs
+
+    limit = max_programs()
+    if len(targets) > limit:
+        loc = targets[limit][2]
+        message = (f"Your program is trying to generate more than {len(targets)} BPF programs, which exceeds the "
+                   f"current limit of {limit}")
+        raise ProgramError(diags.source.format_message("ERROR", message, loc) + "\nHINT: You can increase the "
+                           "limit through the BPFTRACE_MAX_BPF_PROGS environment variable.")
+
+
+def _report_empty_probes(tree: ast.Program, kept: set[int], config: Config, diags: Diagnostics) -> None:
+    """A probe none of whose attach points exist is removed (``missing_probes``: warn, ignore) or fails."""
+    for probe in tree.probes:
+        if id(probe) in kept or not probe.attach_points:
+            continue
+        loc = probe.attach_points[0].loc
+        if config.missing_probes == "warn":
+            diags.warning("Probe has no valid attach points. It is being removed which may cause issues with "
+                          "program behavior.", loc)
+        elif config.missing_probes == "error" and not diags.errors:
+            diags.error("Probe has no valid attach points.", loc)
 
 
 def _missing_probe(message: str, loc: Location, config: Config, diags: Diagnostics) -> None:
@@ -297,9 +331,14 @@ def _filtered(targets: list, pattern: str, diags: Diagnostics) -> list:
         diags.error(f"Invalid --probe-filter regex '{pattern}': {exc}", None)
         return targets
     kept = [t for t in targets if t[1].provider in USER_RUN or regex.search(t[1].name)]
-    if not any(t[1].provider not in USER_RUN for t in kept):
-        diags.error("No probes to attach", None)
+    if not any(t[1].provider not in USER_RUN for t in kept) and not diags.errors:
+        raise ProgramError(_no_probes(diags))
     return kept
+
+
+def _no_probes(diags: Diagnostics) -> str:
+    """bpftrace's plain "No probes to attach" line (no ERROR: prefix), after the warnings so far."""
+    return "\n".join([diags.render()] * bool(diags.items) + ["No probes to attach"])
 
 
 def _check_program_options(env: Environment, diags: Diagnostics) -> None:
@@ -330,8 +369,11 @@ def _declared_maps(tree: ast.Program, sem: Semantic, diags: Diagnostics) -> None
         info.declared = kind.func
 
 
-def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None, debuginfo: tuple[str, ...] = ()
+def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None, debuginfo: tuple[str, ...] = (),
+             config: Config | None = None, unsafe: bool = False, traceable: str | None = None
              ) -> list[tuple[ast.Probe, ProbeTarget, Location]]:
+    """Every concrete attach point, with its probe and the attach point's location; ``traceable`` is a file
+    listing the kernel's traceable functions (``--traceable-functions``; ftrace's list by default)."""
     out = []
     tracepoints: list[tuple[str, str]] | None = None
     for probe in tree.probes:
@@ -362,14 +404,50 @@ def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None, debu
                     diags.error(f"No matches for rawtracepoint {module}{target.func}.", loc)
                 out.extend((probe, t, loc) for t in matches)
                 continue
+            if target.provider in ("kprobe", "kretprobe"):
+                out.extend((probe, t, loc) for t in _kprobe_targets(target, loc, config or Config(), unsafe,
+                                                                    traceable, diags))
+                continue
+            if target.provider in ("fentry", "fexit") and not target.target.startswith("bpf"):
+                out.extend((probe, t, loc) for t in _fentry_targets(target, loc, config or Config(), diags, traceable))
+                continue
             if target.provider in ("uprobe", "uretprobe") and has_wildcard(target.target + target.func):
                 from purebpf.trace.uprobes import expand as expand_uprobes  # reads ELF files: only when needed
                 out.extend((probe, t, loc) for t in (expand_uprobes(target, pid) or [target]))
                 continue
             out.append((probe, target, loc))
     if not out and not diags.errors:
-        diags.error("No probes to attach", None)
+        _report_empty_probes(tree, set(), config or Config(), diags)
+        if not diags.errors:
+            raise ProgramError(_no_probes(diags))
     return out
+
+
+def _kprobe_targets(target: ProbeTarget, loc: Location, config: Config, unsafe: bool, traceable: str | None,
+                    diags: Diagnostics) -> list[ProbeTarget]:
+    from purebpf.trace.kprobes import expand as expand_kprobes
+    try:
+        found = expand_kprobes(target, unsafe=unsafe, path=traceable)
+    except ProbeError as exc:
+        diags.error(str(exc), loc)
+        return []
+    for note in found.warnings:
+        diags.warning(note, loc)
+    if found.missing:
+        _missing_probe(found.missing, loc, config, diags)
+    return found.targets
+
+
+def _fentry_targets(target: ProbeTarget, loc: Location, config: Config, diags: Diagnostics,
+                    traceable: str | None = None) -> list[ProbeTarget]:
+    """A fentry/fexit attach point's functions: its wildcard's matches, or the one function if BTF has it."""
+    from purebpf.trace import fentry
+    found = fentry.expand(target, traceable) if has_wildcard(target.target + target.func) else [target]
+    found = [t for t in found if fentry.in_btf(t.target, t.func)]
+    if not found:
+        where = f"{target.target}:" if target.target else ""
+        _missing_probe(f"No matches for {target.provider} {where}{target.func}.", loc, config, diags)
+    return found
 
 
 def _usdt_targets(target: ProbeTarget, loc: Location, pid: int | None, diags: Diagnostics) -> list[ProbeTarget]:

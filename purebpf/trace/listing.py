@@ -51,7 +51,8 @@ def _kernel_functions(provider: str) -> Iterator[str]:
     path = "/sys/kernel/tracing/available_filter_functions"
     try:
         with open(path) as f:
-            names = sorted({line.split()[0] for line in f if line.strip()})
+            names = sorted({line.split()[0] for line in f  # ftrace's placeholders for dropped functions
+                            if line.strip() and not line.startswith("__ftrace_invalid_address__")})
     except OSError:
         return
     module = "vmlinux:" if provider in ("fentry", "fexit") else ""
@@ -163,6 +164,8 @@ def _probe_arguments(name: str, debuginfo: tuple[str, ...] = (), pid: int | None
             return []
     if parts[0] in ("rawtracepoint", "fentry", "fexit"):
         return _btf_arguments(parts[0], parts[-1])
+    if parts[0] == "kprobe":  # a kernel function's parameters, as for fentry
+        return _btf_arguments("fentry", parts[-1])
     return []
 
 

@@ -48,6 +48,10 @@ def _stdlib_macro(e: ast.Call) -> ast.Expr | None:
         return ast.FieldAccess(loc, ast.Unop(loc, "*", task), "comm")
     if e.func == "container_of" and len(e.args) == 3:
         return _container_of(e)
+    if e.func == "is_err" and len(e.args) == 1:  # the kernel's IS_ERR(): a pointer holding -MAX_ERRNO..-1
+        value = ast.Cast(loc, "int64", e.args[0])
+        return ast.Binop(loc, "&&", ast.Binop(loc, ">=", value, ast.Integer(loc, -4095)),
+                         ast.Binop(loc, "<", ast.Cast(loc, "int64", e.args[0]), ast.Integer(loc, 0)))
     return None
 
 

@@ -102,13 +102,22 @@ def parse_attach_point(raw: str) -> ProbeTarget:
         if len(args) != 2 or not all(args):
             raise ProbeError(f"{provider} probe type requires 2 arguments, found {len(args)}")
         return ProbeTarget(provider, args[0], args[1])
+    if provider in ("fentry", "fexit"):  # fentry:[MODULE:]FUNC, fentry:bpf:[ID:]NAME (a BPF program's function)
+        if args[:1] == ["bpf"] and len(args) in (2, 3) and all(args):
+            return ProbeTarget(provider, ":".join(args[:-1]), args[-1])
+        if len(args) not in (1, 2) or not all(args):
+            raise ProbeError(f"{provider} probe type requires 1 or 2 arguments")
+        module = args[0] if len(args) == 2 and args[0] != "vmlinux" else ""
+        return ProbeTarget(provider, module, args[-1])
     if provider in ("kprobe", "kretprobe", "fentry", "fexit"):
-        if len(args) == 2:  # module:function
+        module = ""
+        if len(args) == 2:  # module:function (kprobes keep the module: purebpf.trace.kprobes checks it)
+            module = args[0] if provider in ("kprobe", "kretprobe") else ""
             args = [args[1]]
         if len(args) != 1 or not args[0]:
             raise ProbeError(f"{provider} probe type requires 1 argument")
         func, offset = _split_offset(args[0])
-        return ProbeTarget(provider, "", func, offset)
+        return ProbeTarget(provider, module, func, offset)
     if provider in ("uprobe", "uretprobe"):
         if len(args) < 2 or not args[0] or not args[1]:
             raise ProbeError(f"{provider} probe type requires 2 arguments")

@@ -130,10 +130,11 @@ class Tracer:
     def attach(self) -> int:
         """Attach every probe; returns how many attach points are live."""
         probes = self.program.attachable
-        # the kernel runs the uprobe and uretprobe handlers of one address newest first: attach
+        # the kernel runs the uprobe, uretprobe and kprobe handlers of one address newest first: attach
         # them in reverse so they run in program order, as every other kind of probe does
-        user = [p for p in probes if p.target.provider in ("uprobe", "uretprobe", "usdt")]
-        for probe in [p for p in probes if p.target.provider not in ("uprobe", "uretprobe", "usdt")] + user[::-1]:
+        newest_first = ("uprobe", "uretprobe", "usdt", "kprobe")
+        user = [p for p in probes if p.target.provider in newest_first]
+        for probe in [p for p in probes if p.target.provider not in newest_first] + user[::-1]:
             self.links.append(attach_probe(probe, self.progs[probe.index], self.pid, self.program.cpid))
         return len(self.program.probes)  # BEGIN and END count, as bpftrace counts them
 

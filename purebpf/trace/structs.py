@@ -312,11 +312,25 @@ def function_args(table: StructTable, provider: str, name: str) -> FunctionArgs 
     if not isinstance(proto, bt.FuncProto):
         return None
     params = proto.params[1:] if provider == "rawtracepoint" else proto.params
-    args = {p.name or f"arg{i}": (8 * i, table.from_btf(p.type)) for i, p in enumerate(params)}
+    # the trampoline stores each argument in as many u64 slots as it needs: a 16-byte struct
+    # passed by value (bpfptr_t) takes two, and moves every later argument along
+    args, slot = {}, 0
+    for i, p in enumerate(params):
+        args[p.name or f"arg{i}"] = (8 * slot, table.from_btf(p.type))
+        slot += _slots(btf, p.type) if provider != "rawtracepoint" else 1
     retval = None
     if provider == "fexit" and proto.return_type:
-        retval = (8 * len(params), table.from_btf(proto.return_type))
+        retval = (8 * slot, table.from_btf(proto.return_type))
     return FunctionArgs(args, retval)
+
+
+def _slots(btf, type_id: int) -> int:
+    """How many u64 context slots an argument of BTF type ``type_id`` fills (1 for anything unsized)."""
+    from purebpf.errors import BPFError
+    try:
+        return max(1, -(-btf.sizeof(type_id) // 8)) if type_id else 1
+    except (BPFError, ValueError, KeyError):
+        return 1
 
 
 # x86_64 pt_regs offsets of the integer argument registers: rdi, rsi, rdx, rcx, r8, r9

@@ -107,6 +107,7 @@ class ProgramContext:
     defines: dict[str, str] = field(default_factory=dict)
     helper_checks: bool = False  # -k: warn when a helper fails (a map read that finds nothing)
     exit_flag: bool = False      # the program calls exit(): probes check EXIT_MAP first
+    pid_filter: int = 0          # -p PID: kernel probes run only for that process (see statements.build)
 
     def event(self, ev: Event) -> int:
         self.events.append(ev)

@@ -38,6 +38,9 @@ from purebpf.trace.codegen.base import (
     has_callbacks,
 )
 
+# kernel probes that fire for every process: -p PID keeps only that process's hits, as bpftrace does
+PID_FILTERED = ("kprobe", "kretprobe", "tracepoint", "rawtracepoint", "fentry", "fexit")
+
 
 class StatementsMixin(CodegenBase):
     # -- program ---------------------------------------------------------------------
@@ -73,6 +76,9 @@ class StatementsMixin(CodegenBase):
             for node in ast.walk(probe.body):
                 if isinstance(node, ast.For) and node.map is None:
                     self.range_slots[id(node)] = self.alloc(8)
+        if self.ctx.pid_filter and self.scope.target.provider in PID_FILTERED:
+            self.emit(call("get_current_pid_tgid"), alu(AluOp.RSH, R0, 32),
+                      jmp(JmpOp.JNE, R0, self.ctx.pid_filter, "exit"))
         done = "exit"
         if probe.pred is not None:
             self.expr(probe.pred)
