@@ -4,7 +4,6 @@ BTF functions, the missing_probes config, argument slots of large arguments, is_
 from __future__ import annotations
 
 import fnmatch
-import sys
 
 import pytest
 
@@ -13,7 +12,7 @@ from purebpf.trace.location import ProgramError
 from purebpf.trace.probes import ProbeTarget, parse_attach_point
 from purebpf.trace.structs import StructTable, function_args, kernel_btf
 
-from .test_runtime import ours
+from .test_runtime import ours, python_command
 
 needs_btf = pytest.mark.skipif(kernel_btf() is None, reason="needs kernel BTF")
 
@@ -66,9 +65,9 @@ def test_is_err_is_true_for_error_pointers_only():
 
 
 @pytest.mark.guest_kernel
-def test_fexit_wildcard_reads_arguments_after_a_large_one():
+def test_fexit_wildcard_reads_arguments_after_a_large_one(tmp_path):
     # bpf(1111, NULL, 2222) fails with -EINVAL... or -E2BIG: any error; the arguments are what counts
-    command = f"{sys.executable} -c 'import ctypes; ctypes.CDLL(None).syscall(321, 1111, 0, 2222)'"
+    command = python_command("import ctypes; ctypes.CDLL(None).syscall(321, 1111, 0, 2222)", tmp_path)
     proc = ours('fexit:__sys_bp* /args.cmd == 1111/ { printf("%s %d %d %d\\n", probe, args.cmd, args.size, '
                 'is_err(retval)); }', command)
     assert proc.returncode == 0, proc.stderr

@@ -20,7 +20,7 @@ from purebpf.trace.compiler import compile_program
 from purebpf.trace.pcap import LINKTYPE_RAW, read_pcap
 from purebpf.trace.runtime import Tracer
 
-from .test_runtime import ours
+from .test_runtime import ours, python_command
 
 needs_ip = pytest.mark.skipif(not shutil.which("ip"), reason="iproute2 (ip netns) is not installed")
 
@@ -38,11 +38,8 @@ def netns():
 
 
 def in_netns(ns: str, code: str, where) -> str:
-    """A -c command running Python ``code`` in netns ``ns``: from a file, as -c splits its command at
-    spaces only (as bpftrace does), so the code cannot be passed quoted."""
-    script = where / "netns_code.py"
-    script.write_text(code)
-    return f"ip netns exec {ns} {sys.executable} {script}"
+    """A -c command running Python ``code`` in netns ``ns``."""
+    return f"ip netns exec {ns} {python_command(code, where)}"
 
 
 @needs_ip
@@ -165,9 +162,9 @@ def test_a_redefined_kernel_type_does_not_borrow_kernel_members():
 @pytest.mark.guest_kernel
 def test_socket_cookie_in_fentry_matches_the_sockets_cookie(tmp_path):
     cookie_file = tmp_path / "cookie"
-    connect = (f"{sys.executable} -c 'import socket; s = socket.socket(); "
-               f"open(\"{cookie_file}\", \"w\").write(str(int.from_bytes("
-               "s.getsockopt(socket.SOL_SOCKET, 57, 8), \"little\"))); s.connect_ex((\"127.0.0.1\", 1))'")
+    connect = python_command(f"import socket; s = socket.socket(); open({str(cookie_file)!r}, 'w').write(str("
+                             "int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 57, 8), 'little'))); "
+                             "s.connect_ex(('127.0.0.1', 1))", tmp_path)
     proc = ours('fentry:tcp_v4_connect /pid == cpid/ { printf("cookie %llu\\n", socket_cookie(args.sk)); }', connect)
     assert proc.returncode == 0, proc.stderr
     assert f"cookie {cookie_file.read_text()}\n" in proc.stdout

@@ -30,6 +30,14 @@ def bpftrace(program: str, command: str | None = None, *extra: str) -> subproces
     return subprocess.run(args, capture_output=True, text=True, timeout=60)
 
 
+def python_command(code: str, where: Path) -> str:
+    """A -c command running Python ``code``: from a file, as -c splits its command at spaces only (as
+    bpftrace does), so code with spaces cannot be passed quoted."""
+    script = where / "command.py"
+    script.write_text(code)
+    return f"{sys.executable} {script}"
+
+
 def stdout_without_banner(proc: subprocess.CompletedProcess) -> str:
     lines = proc.stdout.splitlines(keepends=True)
     return "".join(line for line in lines if not line.startswith("Attaching "))
@@ -154,6 +162,9 @@ def test_bad_program_file_is_one_line_error():
 @needs_bpftrace
 @pytest.mark.guest_kernel
 def test_kprobe_and_kretprobe_count_like_bpftrace(workload):
-    same_output('kprobe:__x64_sys_getpid /comm == "pbtwork"/ { @enter = count(); } '
-                'kretprobe:__x64_sys_getpid /comm == "pbtwork"/ { @ret[(int64)(retval > 0)] = count(); }',
-                f"{workload} getpid 5")
+    # do_nanosleep, not the __x64_sys_ wrappers: 6.1's ftrace does not list those as traceable, and
+    # current bpftrace (like purebpf) refuses what ftrace does not list; bpftrace 0.17 did not check
+    out = same_output('kprobe:do_nanosleep /comm == "pbtwork"/ { @enter = count(); } '
+                      'kretprobe:do_nanosleep /comm == "pbtwork"/ { @ret[(int64)(retval == 0)] = count(); }',
+                      f"{workload} sleep 3")
+    assert "@enter: 1\n" in out and "@ret[1]: 1\n" in out
