@@ -39,10 +39,12 @@ class SyscallError(BPFError):
 class VerifierError(SyscallError):
     """The verifier rejected a program.  ``log`` holds its full log."""
 
-    def __init__(self, message: str, errno: int, log: str, source_line: str | None = None) -> None:
+    def __init__(self, message: str, errno: int, log: str, source_line: str | None = None,
+                 insns: object = None) -> None:
         super().__init__(message, errno, "BPF_PROG_LOAD")
         self.log = log
         self.source_line = source_line
+        self.insns = insns  # the rejected program (instructions or bytecode): a listing can mark the failing one
 
 
 _HINTS = {

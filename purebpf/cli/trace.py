@@ -16,7 +16,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from purebpf.errors import BPFError, InvalidInputError
+from purebpf.errors import BPFError, InvalidInputError, VerifierError
 
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
 PID_MAX_LIMIT = 4 * 1024 * 1024  # the kernel's PID_MAX_LIMIT on 64-bit
@@ -199,9 +199,24 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         return _main(opts)
+    except VerifierError as exc:
+        _report_rejection(exc)
+        return 1
     except BPFError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+
+
+def _report_rejection(exc: VerifierError) -> None:
+    """A generated program the verifier refuses is a purebpf bug (unless the kernel lacks a helper):
+    show where, so the report can be acted on."""
+    from purebpf.programs.rejection import rejection_listing, summary
+
+    print(f"ERROR: {summary(exc)}", file=sys.stderr)
+    listing = rejection_listing(exc)
+    if listing:
+        print(f"{listing}\nThis is a bug in purebpf's code generation: please report it with the program and the "
+              "listing above (-d prints the whole program).", file=sys.stderr)
 
 
 def _main(opts: Options) -> int:

@@ -11,14 +11,11 @@ is the hook's arguments as u64s.  Closing the link removes the policy.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from purebpf.errors import NotSupportedError
 from purebpf.links.btf_attach import BtfLink
 from purebpf.programs import Program
 from purebpf.sys import AttachType, ProgType
-
-ACTIVE_LSMS = Path("/sys/kernel/security/lsm")
+from purebpf.sys.fs import security_file
 
 
 class Lsm(BtfLink):
@@ -38,7 +35,5 @@ class Lsm(BtfLink):
 
 def _active_lsms() -> list[str] | None:
     """The active LSMs, or None when securityfs is not there to tell."""
-    try:
-        return ACTIVE_LSMS.read_text().strip().split(",")
-    except OSError:
-        return None
+    text = security_file("lsm")
+    return text.split(",") if text is not None else None

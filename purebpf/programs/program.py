@@ -209,8 +209,8 @@ class Program:
         source = _last_source_line(log)
         where = f" at `{source}`" if source else ""
         hint = _reason_hint(reason)
-        return VerifierError(f"the verifier rejected {label}{where}: {reason}{hint} "
-                             "(full log in .log, or load with log_level=2)", err, log, source)
+        return VerifierError(f"the verifier rejected {label}{where}: {reason}{hint}{LOG_HINT}", err, log, source,
+                             self.spec.insns)
 
     # -- running and inspecting ---------------------------------------------------
 
@@ -297,16 +297,33 @@ def _load_hint(err: int, spec: ProgramSpec) -> str:
     return errno_hint(err)
 
 
+LOG_HINT = " (full log in .log, or load with log_level=2)"  # for Python callers; command lines show a listing
+
 # verifier reasons that deserve a fix in the message (matched by substring)
 _REASON_HINTS = (
     ("GPL-restricted function", "load with license='GPL' (or a GPL-compatible license) to call GPL-only helpers"),
     ("unknown func", "this helper cannot be called from this program type on this kernel"),
+    ("cannot use helper", "this helper cannot be called from this program type on this kernel"),
     ("invalid func", "this kernel does not know this helper id (too old?)"),
     ("!read_ok", "set the register before reading it (R0 must hold the return value at exit)"),
 )
 
 
+# helpers kernel lockdown withdraws, and the first mode that does (the verifier then words them as unknown)
+_LOCKDOWN_HELPERS = {"bpf_probe_write_user": "integrity", "bpf_probe_read_kernel": "confidentiality",
+                     "bpf_probe_read": "confidentiality", "bpf_probe_read_kernel_str": "confidentiality"}
+_LOCKDOWN_ORDER = ("none", "integrity", "confidentiality")
+
+
 def _reason_hint(reason: str) -> str:
+    helper = next((h for h in _LOCKDOWN_HELPERS if f"{h}#" in reason), None)
+    if helper and ("unknown func" in reason or "cannot use helper" in reason):
+        from purebpf.sys.fs import lockdown_mode
+
+        mode = lockdown_mode()
+        if mode in _LOCKDOWN_ORDER and _LOCKDOWN_ORDER.index(mode) >= _LOCKDOWN_ORDER.index(_LOCKDOWN_HELPERS[helper]):
+            return (f"; kernel lockdown ({mode}) withdraws {helper}: it needs a kernel booted without lockdown "
+                    "(lockdown=none, no Secure Boot enforcement)")
     for needle, hint in _REASON_HINTS:
         if needle in reason:
             return f"; {hint}"

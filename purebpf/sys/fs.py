@@ -1,4 +1,5 @@
-"""The pseudo file systems BPF needs: bpffs (pins) and tracefs (tracepoint ids).
+"""The pseudo file systems BPF needs: bpffs (pins), tracefs (tracepoint ids) and
+securityfs (which LSMs are active, the lockdown mode).
 
 On a fresh machine neither may be mounted; as root we mount them on first use,
 otherwise the error says which mount is missing and how to make it.
@@ -22,6 +23,8 @@ _BPF_FS_MAGIC = 0xCAFE4A11
 _TRACEFS_MAGIC = 0x74726163
 DEBUGFS = "/sys/kernel/debug"
 _DEBUGFS_MAGIC = 0x64626720
+SECURITYFS = "/sys/kernel/security"
+_SECURITYFS_MAGIC = 0x73636673
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -74,6 +77,38 @@ def debugfs_root() -> str:
         return DEBUGFS
     raise NotSupportedError(f"debugfs is not mounted at {DEBUGFS} and mounting it failed "
                             f"({os.strerror(ctypes.get_errno())}); run `mount -t debugfs none {DEBUGFS}` as root")
+
+
+@cache
+def securityfs_root() -> str | None:
+    """The mounted securityfs root, mounting it when needed; None when it cannot be (not root, no
+    CONFIG_SECURITYFS): what it tells (active LSMs, lockdown) then stays unknown, never guessed."""
+    if _fs_magic(SECURITYFS) == _SECURITYFS_MAGIC or _mount("securityfs", SECURITYFS):
+        return SECURITYFS
+    return None
+
+
+def security_file(name: str) -> str | None:
+    """The stripped text of securityfs file ``name`` (``lsm``, ``lockdown``), or None when unknown."""
+    root = securityfs_root()
+    if root is None:
+        return None
+    try:
+        with open(os.path.join(root, name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def lockdown_mode() -> str | None:
+    """The kernel lockdown mode: ``none``, ``integrity`` or ``confidentiality`` (the bracketed word of
+    securityfs ``lockdown``); None when the kernel has no lockdown LSM or securityfs is unavailable.
+    Lockdown silently withdraws helpers (bpf_probe_write_user from integrity on, bpf_probe_read_kernel
+    from confidentiality on), so errors use it to explain a refusal."""
+    text = security_file("lockdown")
+    if not text or "[" not in text:
+        return None
+    return text.split("[", 1)[1].split("]", 1)[0]
 
 
 def tracefs() -> Path:

@@ -131,3 +131,45 @@ def test_syscall_error_without_log_has_errno_name(no_fd_leak):
         assert str(exc).startswith("loading lirc_mode2 program failed: EINVAL (")
     else:
         pytest.skip("this kernel has BPF_LIRC_MODE2 (CONFIG_BPF_LIRC_MODE2=y)")
+
+
+def test_rejection_listing_marks_the_failing_instruction(no_fd_leak):
+    from purebpf.asm.builders import ld_imm64
+    from purebpf.programs.rejection import failing_insn, rejection_listing, summary
+
+    # a 64-bit load takes two slots: the mark must follow slot numbers, not list positions
+    insns = [mov(R0, 0), ld_imm64(R1, 1 << 40), mov(R1, 1), ldx(8, R0, 2, 0), exit_()]
+    with pytest.raises(VerifierError) as info:
+        Program(ProgType.SOCKET_FILTER, insns)
+    exc = info.value
+    assert failing_insn(exc.log) == 4
+    marked = [line for line in rejection_listing(exc).splitlines() if line.startswith("=>")]
+    assert marked == ["=>    4: (79) r0 = *(u64 *)(r2 +0)"]
+    assert summary(exc).endswith("(R0 must hold the return value at exit)")  # no ".log" hint for CLI users
+
+
+def test_a_helper_the_kernel_withholds_is_not_shown_as_a_code_problem(no_fd_leak):
+    from purebpf.asm.helpers import helper_id
+    from purebpf.programs.rejection import is_kernel_limit, rejection_listing
+    from purebpf.sys.fs import lockdown_mode
+
+    # socket filters may never call bpf_probe_write_user
+    insns = [mov(R1, 0), mov(2, 0), mov(3, 0), call(helper_id("bpf_probe_write_user")), mov(R0, 0), exit_()]
+    with pytest.raises(VerifierError) as info:
+        Program(ProgType.SOCKET_FILTER, insns)
+    assert is_kernel_limit(info.value) and rejection_listing(info.value) == ""
+    assert lockdown_mode() in (None, "none", "integrity", "confidentiality")
+
+
+def test_lockdown_is_named_when_it_withdraws_write_user(no_fd_leak):
+    from purebpf.sys.fs import lockdown_mode
+
+    if lockdown_mode() not in ("integrity", "confidentiality"):
+        pytest.skip("kernel lockdown is off here: bpf_probe_write_user is available to tracing programs")
+    out = subprocess.run(
+        [sys.executable, "-m", "purebpf", "trace", "--unsafe", "-e",
+         'tracepoint:syscalls:sys_enter_getppid /pid == 0/ { write_user(args.__syscall_nr, "x", 1); }'],
+        capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"kernel lockdown ({lockdown_mode()}) withdraws bpf_probe_write_user" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
