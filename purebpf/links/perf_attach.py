@@ -10,10 +10,11 @@ itself then keeps the program attached, and closing it detaches.
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterable
 
 from purebpf.errors import InvalidInputError, SyscallError, syscall_error
 from purebpf.links.attach import link_create, no_link_for_hook
-from purebpf.links.link import Link
+from purebpf.links.link import Link, LinkGroup
 from purebpf.programs import Program
 from purebpf.sys import FD, AttachType
 from purebpf.sys import perf as perf_sys
@@ -46,6 +47,21 @@ class PerfEventLink(Link):
     @property
     def closed(self) -> bool:
         return self._perf_fd.closed
+
+
+class PerfEventGroup(LinkGroup):
+    """A :class:`LinkGroup` of :class:`PerfEventLink`: sampling events per CPU, breakpoints per thread,
+    uprobes per USDT site."""
+
+    def _attach_each(self, prog: Program, events: Iterable[tuple[int, str, int]]) -> None:
+        """Attach ``prog`` to each ``(perf event fd, what, cookie)`` as ``events`` opens them; on any
+        failure the events attached so far are closed too, so a half-made group never stays."""
+        try:
+            for raw, what, cookie in events:
+                self.links.append(PerfEventLink(prog, FD(raw), what=what, cookie=cookie))
+        except BaseException:
+            self.close()
+            raise
 
 
 def _link_create(prog: Program, perf_fd: FD, what: str, cookie: int) -> FD | None:

@@ -18,17 +18,16 @@ from collections.abc import Iterable
 
 from purebpf.errors import InvalidInputError, NotSupportedError, SyscallError
 from purebpf.links.attach import require_program
-from purebpf.links.link import LinkGroup
-from purebpf.links.perf_attach import PerfEventLink
+from purebpf.links.perf_attach import PerfEventGroup
 from purebpf.programs import Program
-from purebpf.sys import FD, ProgType
+from purebpf.sys import ProgType
 from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent, open_event
 
 DEFAULT_FREQ = 99  # Hz: off the timer tick's multiples, as perf and bpftrace pick
 
 
-class PerfEvent(LinkGroup):
+class PerfEvent(PerfEventGroup):
     """Per-CPU perf events, each with the program attached; :attr:`links` holds
     one :class:`PerfEventLink` per CPU (or one for a ``pid``)."""
 
@@ -56,14 +55,13 @@ class PerfEvent(LinkGroup):
                 raise InvalidInputError(f"CPUs {bad or '[]'} are not online (online: {online})")
         self.event = _event_name(type_, config)
         super().__init__()
-        try:
+
+        def events():
             for cpu in targets:
                 what = f"perf event {self.event} on " + (f"CPU {cpu}" if cpu >= 0 else f"pid {pid}")
-                fd = FD(_open(type_, config, pid, cpu, sample_freq, sample_period, what, self.event))
-                self.links.append(PerfEventLink(prog, fd, what=what, cookie=cookie))
-        except BaseException:
-            self.close()
-            raise
+                yield _open(type_, config, pid, cpu, sample_freq, sample_period, what, self.event), what, cookie
+
+        self._attach_each(prog, events())
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached on {len(self.links)} event(s)"

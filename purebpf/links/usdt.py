@@ -21,12 +21,11 @@ from pathlib import Path
 
 from purebpf.errors import InvalidInputError, NotFoundError
 from purebpf.links.attach import require_program
-from purebpf.links.link import LinkGroup
-from purebpf.links.perf_attach import PerfEventLink
+from purebpf.links.perf_attach import PerfEventGroup
 from purebpf.links.symbols import resolve_binary
 from purebpf.programs import Program
 from purebpf.symbols.usdt import UsdtNote, usdt_notes
-from purebpf.sys import FD, ProgType
+from purebpf.sys import ProgType
 from purebpf.sys.perf import open_event, pmu_type
 
 REF_CTR_FORMAT = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset"
@@ -67,7 +66,7 @@ def ref_ctr_shift() -> int:
         return 32
 
 
-class Usdt(LinkGroup):
+class Usdt(PerfEventGroup):
     """One USDT probe: a uprobe on each of its sites (see :attr:`links`)."""
 
     kind = "usdt"
@@ -97,18 +96,16 @@ class Usdt(LinkGroup):
         self.sites = sites
         pmu = pmu_type("uprobe")
         path_buf = ctypes.create_string_buffer(str(path).encode())  # config1: char * read during the call
-        try:
+
+        def events():
             for site in sites:
                 what = f"usdt {path}:{site.full_name} at {site.offset:#x}"
                 config = site.semaphore_offset << shift if site.semaphore_offset else 0
-                perf_fd = FD(open_event(pmu, config, pid=pid if pid is not None else -1,
-                                        cpu=0 if pid is None else -1, sample_period=1,
-                                        config1=ctypes.addressof(path_buf), config2=site.offset, what=what))
-                value = cookie(site) if callable(cookie) else cookie
-                self.links.append(PerfEventLink(prog, perf_fd, what=what, cookie=value))
-        except BaseException:
-            self.close()
-            raise
+                raw = open_event(pmu, config, pid=pid if pid is not None else -1, cpu=0 if pid is None else -1,
+                                 sample_period=1, config1=ctypes.addressof(path_buf), config2=site.offset, what=what)
+                yield raw, what, cookie(site) if callable(cookie) else cookie
+
+        self._attach_each(prog, events())
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached at {len(self.links)} sites"

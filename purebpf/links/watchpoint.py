@@ -19,10 +19,9 @@ import os
 
 from purebpf.errors import InvalidInputError, NotFoundError, NotSupportedError, SyscallError
 from purebpf.links.attach import require_program
-from purebpf.links.link import LinkGroup
-from purebpf.links.perf_attach import PerfEventLink
+from purebpf.links.perf_attach import PerfEventGroup
 from purebpf.programs import Program
-from purebpf.sys import FD, ProgType
+from purebpf.sys import ProgType
 from purebpf.sys.cpus import online_cpus
 from purebpf.sys.perf import FLAG_INHERIT, PerfType, open_event
 
@@ -47,7 +46,7 @@ def access_bits(mode: str) -> int:
     return bits
 
 
-class Watchpoint(LinkGroup):
+class Watchpoint(PerfEventGroup):
     """Hardware breakpoints with the program attached; :attr:`links` holds one
     :class:`PerfEventLink` per watched thread (or per CPU for a kernel address)."""
 
@@ -70,14 +69,13 @@ class Watchpoint(LinkGroup):
         self.what = f"watchpoint {address:#x}:{length}:{mode}"
         super().__init__()
         targets = [(-1, cpu) for cpu in online_cpus()] if kernel else [(tid, -1) for tid in _threads(pid)]
-        try:
+
+        def events():
             for tid, cpu in targets:
                 what = f"{self.what} " + (f"on CPU {cpu}" if cpu >= 0 else f"in thread {tid}")
-                fd = FD(_open(address, EXEC_LENGTH if mode == "x" else length, bits, tid, cpu, what))
-                self.links.append(PerfEventLink(prog, fd, what=what, cookie=cookie))
-        except BaseException:
-            self.close()
-            raise
+                yield _open(address, EXEC_LENGTH if mode == "x" else length, bits, tid, cpu, what), what, cookie
+
+        self._attach_each(prog, events())
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"attached on {len(self.links)} event(s)"
