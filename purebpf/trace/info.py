@@ -33,34 +33,39 @@ IMPLEMENTED_PROBES = {
     "fentry": ("attach", "fentry"), "fexit": ("attach", "fentry"),
     "watchpoint": ("attach", "perf_event_link"),
 }
-NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi",
-                          "tp_btf")
+NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi")
 HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
                 "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
                 "get_current_task", "get_current_cgroup_id", "ktime_get_ns", "get_smp_processor_id",
                 "get_prandom_u32", "ringbuf_output", "map_lookup_elem", "map_update_elem", "map_delete_elem",
                 "send_signal", "jiffies64", "get_numa_node_id", "get_stackid", "for_each_map_elem", "loop",
-                "ktime_get_boot_ns")
+                "ktime_get_boot_ns", "get_func_ip")
 # bpftrace's names for helpers that purebpf trace calls under their kernel names
 HELPER_ALIASES = {"lookup_percpu_elem": "map_lookup_percpu_elem", "get_boot_ns": "ktime_get_boot_ns",
                   "get_tai_ns": "ktime_get_tai_ns"}
-HELPERS_NOT_USED = ("override_return", "get_func_ip", "skb_output", "d_path")
+HELPERS_NOT_USED = ("override_return", "d_path")
 
 
 def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
 
 
-def iter_loads() -> bool:
-    """Whether this kernel loads an iterator program (``iter:task``): checked by loading one."""
-    from purebpf.asm import R0, exit_, mov
-    from purebpf.errors import BPFError
+def tracing_loads(kind: str, target: str, helper: str | None = None) -> bool:
+    """Whether this kernel loads a TRACING program of ``kind`` on ``target`` (calling ``helper`` with
+    zeroed arguments, when given): the helper sets of these programs are not what the generic helper
+    probe sees, and a kernel may refuse the type altogether (fentry here), so load one and see."""
+    from purebpf.asm import R0, call, exit_, mov
+    from purebpf.errors import BPFError, VerifierError
     from purebpf.links import tracing_spec
     from purebpf.programs import Program
+    from purebpf.programs.rejection import is_kernel_limit
 
+    body = [mov(r, 0) for r in range(1, 6)] + [call(helper)] if helper else []
     try:
-        with Program(tracing_spec([mov(R0, 0), exit_()], "iter", "task", name="probe_iter")):
+        with Program(tracing_spec([*body, mov(R0, 0), exit_()], kind, target, name="probe_tracing")):
             return True
+    except VerifierError as exc:  # a complaint about the zeroed arguments still means the call is allowed
+        return bool(helper) and not is_kernel_limit(exc)
     except BPFError:
         return False
 
@@ -80,11 +85,14 @@ def info_lines() -> list[str]:
     for name, kernel_name in HELPER_ALIASES.items():
         feature = helpers.get(f"bpf_{kernel_name}") or helpers.get(kernel_name)
         lines.append(f"  {name}: {_yes(bool(feature))}")
+    # skboutput() runs in TRACING programs (fentry, and rawtracepoint loaded as tp_btf)
+    lines.append(f"  skb_output: {_yes(tracing_loads('tp_btf', 'sched_switch', 'skb_output'))}")
     for name in HELPERS_NOT_USED:
         lines.append(f"  {name}: no")
     lines += ["", "Kernel features", "  Instruction limit: 1000000", "  Loop support: yes",
               f"  btf: {_yes(os.path.exists('/sys/kernel/btf/vmlinux'))}",
-              "  module btf: no", "  map batch: no", "  dwarf: yes", "  dpath: no", "",
+              "  module btf: no", "  map batch: no", "  dwarf: yes", "  dpath: no",
+              "  library path resolution (libpath_resolv): yes", "",
               "Map types"]
     for name in ("hash", "percpu hash", "array", "percpu array", "stack_trace", "perf_event_array", "ringbuf"):
         feature = report.map_types.get(name.replace(" ", "_"))
@@ -92,7 +100,8 @@ def info_lines() -> list[str]:
     lines += ["", "Probe types"]
     for name, (_, kind) in IMPLEMENTED_PROBES.items():
         lines.append(f"  {name}: {_yes(bool(report.attach_kinds.get(kind)))}")
-    lines.append(f"  iter: {_yes(iter_loads())}")
+    lines.append(f"  iter: {_yes(tracing_loads('iter', 'task'))}")
+    lines.append(f"  tp_btf: {_yes(tracing_loads('tp_btf', 'sched_switch'))}")
     for name in NOT_IMPLEMENTED_PROBES:
         lines.append(f"  {name}: no")
     return lines

@@ -76,6 +76,9 @@ def test_notify_line_and_command_pid():
 def test_info_reports_features_as_bpftrace_does():
     lines = trace("--info").stdout.splitlines()
     assert "  Loop support: yes" in lines and "  kprobe_session: no" in lines and "  tracepoint: yes" in lines
+    # what purebpf trace itself uses: tp_btf for typed raw tracepoints, get_func_ip for func, library names
+    assert "  tp_btf: yes" in lines and "  get_func_ip: yes" in lines
+    assert "  library path resolution (libpath_resolv): yes" in lines
 
 
 def test_listing_fixed_providers():
