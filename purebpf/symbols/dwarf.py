@@ -190,13 +190,13 @@ def _debug_info(path: str, _ino: int, _mtime_ns: int, search: tuple[str, ...], c
         with open(path, "rb") as f:
             elf = ELFFile(f)
             if _has_dwarf(elf):
-                return _read(elf, path)
+                return _read(elf, path, path)
             link = _debuglink(elf)
         for candidate in _debug_file_candidates(path, link, search, cwd) if link else ():
             with open(candidate, "rb") as f:
                 elf = ELFFile(f)
                 if _has_dwarf(elf):
-                    return _read(elf, candidate)
+                    return _read(elf, candidate, path)
     except (OSError, ELFError, DWARFError, ValueError, KeyError, AssertionError):
         return None
     return None
@@ -232,17 +232,23 @@ def _debug_file_candidates(path: str, link: str, search: tuple[str, ...], cwd: s
 
 # -- reading ------------------------------------------------------------------------------
 
-def _read(elf, path: str) -> DebugInfo:
+def _read(elf, path: str, binary: str) -> DebugInfo:
+    """``binary`` is the program itself, beside which split DWARF packages are (``path`` may be its
+    separate debug file)."""
     dwarf = elf.get_dwarf_info(follow_links=False)
     info = DebugInfo(path)
+    split: list[str] = []
     for cu in dwarf.iter_CUs():
         top = cu.get_top_DIE()
         _read_lines(dwarf, cu, info)
         if top.tag == "DW_TAG_skeleton_unit" or (top.tag == "DW_TAG_compile_unit" and _attr(top, "DW_AT_GNU_dwo_name")
                                                  and not top.has_children):
-            _read_split(path, top, info)
+            found = _split_file(binary, top)
+            if found is not None and found not in split:
+                split.append(found)
             continue
         _read_unit(top, info, 0)
+    _read_split(split, info)
     info.rows.sort()
     info.inlines.sort()
     return info
@@ -286,7 +292,7 @@ def _read_lines(dwarf, cu, info: DebugInfo) -> None:
             info.rows.append((state.address, files[index], state.line))
 
 
-def _read_unit(top, info: DebugInfo, base: int) -> None:
+def _read_unit(top, info: DebugInfo, base: int, inlines: bool = True) -> None:
     """Types, functions and inlined calls of one unit (``base`` keys its types apart from other files')."""
     stack = [(top, 0)]
     while stack:
@@ -296,7 +302,7 @@ def _read_unit(top, info: DebugInfo, base: int) -> None:
             _read_type(die, info, base)
         elif tag == "DW_TAG_subprogram":
             _read_function(die, info, base)
-        elif tag == "DW_TAG_inlined_subroutine":
+        elif tag == "DW_TAG_inlined_subroutine" and inlines:
             _read_inline(die, info, depth)
         if die.has_children and tag not in ("DW_TAG_enumeration_type",):
             inner = depth + 1 if tag == "DW_TAG_inlined_subroutine" else depth
@@ -465,56 +471,30 @@ def _ranges(die) -> list[tuple[int, int]]:
 
 # -- split DWARF ------------------------------------------------------------------------------
 
-_DWO_SECTIONS = {"debug_info_sec": ".debug_info.dwo", "debug_abbrev_sec": ".debug_abbrev.dwo",
-                 "debug_str_sec": ".debug_str.dwo", "debug_str_offsets_sec": ".debug_str_offsets.dwo",
-                 "debug_line_sec": ".debug_line.dwo", "debug_loclists_sec": ".debug_loclists.dwo",
-                 "debug_rnglists_sec": ".debug_rnglists.dwo"}
-_NO_SECTIONS = ("debug_aranges_sec", "debug_frame_sec", "eh_frame_sec", "debug_loc_sec", "debug_ranges_sec",
-                "debug_pubtypes_sec", "debug_pubnames_sec", "debug_addr_sec", "debug_line_str_sec",
-                "debug_sup_sec", "gnu_debugaltlink_sec", "debug_types_sec")
-
-
-def _read_split(path: str, skeleton, info: DebugInfo) -> None:
-    """The types and functions of a skeleton unit, from its ``.dwo`` file or the ``.dwp`` package beside
-    the binary (the line table stays in the binary and was read already)."""
+def _split_file(binary: str, skeleton) -> str | None:
+    """Where a skeleton unit's DIEs are: its ``.dwo`` (named relative to its compilation directory,
+    then beside the binary), else the ``BINARY.dwp`` package beside the binary."""
     name = _text(_attr(skeleton, "DW_AT_dwo_name") or _attr(skeleton, "DW_AT_GNU_dwo_name", b""))
     comp_dir = _text(_attr(skeleton, "DW_AT_comp_dir", b""))
-    candidates = [os.path.join(comp_dir, name), os.path.join(os.path.dirname(path), os.path.basename(name)),
-                  path + ".dwp"]
-    from elftools.common.exceptions import DWARFError
-
-    for candidate in candidates:
-        if name and os.path.isfile(candidate):
-            try:
-                _read_dwo(candidate, info)
-            except (DWARFError, KeyError):  # pyelftools 0.33 reads neither DWARF 5 .dwo units (no
-                pass  # str_offsets_base) nor GNU DWARF 4 ones (DW_FORM_GNU_str_index): lines only, then
-            return
+    candidates = [os.path.join(comp_dir, name), os.path.join(os.path.dirname(binary), os.path.basename(name))] \
+        if name else []
+    for candidate in [*candidates, binary + ".dwp"]:
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    return None
 
 
-@lru_cache(maxsize=16)
-def _dwo_info(path: str, _mtime_ns: int):
-    from elftools.dwarf.dwarfinfo import DwarfConfig, DWARFInfo
-    from elftools.elf.elffile import ELFFile
+def _read_split(files: list[str], info: DebugInfo) -> None:
+    """The types and functions of the split units, from their ``.dwo`` files or ``.dwp`` packages (the
+    line table stays in the binary, read already). Inlined calls are not read from them: their
+    addresses are indexes into the binary's ``.debug_addr``. A file that cannot be read loses its
+    units' types and parameters, nothing else."""
+    from purebpf.symbols.split_dwarf import split_units
 
-    stream = open(path, "rb")  # noqa: SIM115 - the DWARFInfo reads from it lazily; cached for the process
-    elf = ELFFile(stream)
-    sections = {}
-    for key, name in _DWO_SECTIONS.items():
-        section = elf.get_section_by_name(name)
-        sections[key] = elf._read_dwarf_section(section, False) if section is not None else None
-    sections.update(dict.fromkeys(_NO_SECTIONS))
-    if sections["debug_info_sec"] is None:
-        return None
-    config = DwarfConfig(little_endian=elf.little_endian, default_address_size=elf.elfclass // 8,
-                         machine_arch=elf.get_machine_arch())
-    return DWARFInfo(config, **sections)
-
-
-def _read_dwo(path: str, info: DebugInfo) -> None:
-    dwarf = _dwo_info(path, os.stat(path).st_mtime_ns)
-    if dwarf is None:
-        return
-    base = (abs(hash(path)) & 0xFFFF) << 40  # type ids of this file apart from the binary's own
-    for cu in dwarf.iter_CUs():
-        _read_unit(cu.get_top_DIE(), info, base)
+    for i, path in enumerate(files):
+        try:
+            tops = split_units(path)
+        except (OSError, ValueError):
+            continue
+        for top in tops:
+            _read_unit(top, info, (i + 1) << 40, inlines=False)  # type ids apart from the binary's own
