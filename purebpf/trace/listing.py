@@ -206,9 +206,12 @@ def _btf_arguments(provider: str, func: str) -> list[str]:
 def _program_probes(text: str, pid: int | None = None, debuginfo: tuple[str, ...] = ()) -> list[str]:
     """The attach points a program uses, expanded, in listing form."""
     from purebpf.trace.compiler import program_targets
+    from purebpf.trace.probes import has_wildcard
 
     out = []
     for target in program_targets(text, pid=pid, debuginfo=debuginfo):
+        if target.provider in ("uprobe", "uretprobe") and has_wildcard(target.target + target.func):
+            continue  # a wildcard that matched nothing (kept for attach's "No matches" error): no probe to list
         if target.provider in ("interval", "profile", "software", "hardware"):
             out.append(f"{target.provider}:{target.target}:")
         elif target.provider in ("fentry", "fexit"):

@@ -44,8 +44,8 @@ def functions(path: str, pattern: str, pid: int | None = None, *, skip_bad: bool
         if skip_bad or has_wildcard(pattern):
             return []
         raise ProbeError(str(exc)) from None
-    if not has_wildcard(pattern):
-        return [pattern] if pattern in table.symbols else []
+    if not has_wildcard(pattern):  # defined here, not imported (a process maps the file that defines it too)
+        return [pattern] if table.symbols.get(pattern, (0, False))[1] else []
     code = [(seg.vaddr, seg.vaddr + seg.memsz) for seg in table.segments if seg.executable]
     return sorted(name for name, (value, defined) in table.symbols.items()  # code only: not _edata & co
                   if defined and fnmatch.fnmatchcase(name, pattern) and any(lo <= value < hi for lo, hi in code))

@@ -64,6 +64,10 @@ def test_wildcard_file_and_pid_wildcard_find_the_process_functions(progdir):
         assert any(line.startswith("uprobe:") and "libc" in line for line in listed)
         listed = trace(progdir, "-l", "-e", "uretprobe:*:alpha? { exit(); }", "-p", str(target.pid)).stdout
         assert listed.splitlines() == [f"uretprobe:{progdir}/utarget:alpha1", f"uretprobe:{progdir}/utarget:alpha2"]
+        nothing = trace(progdir, "-l", "-e", "uretprobe:*:nomatch* { exit(); }", "-p", str(target.pid))
+        assert nothing.returncode == 0 and nothing.stdout == ""  # not the pattern itself
+        imported = trace(progdir, "-l", "uprobe:*:nanosleep", "-p", str(target.pid)).stdout.splitlines()
+        assert len(imported) == 1 and "libc" in imported[0]  # where it is defined, not utarget that imports it
     finally:
         target.kill()
         target.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,56 @@ def test_wildcards_and_pid(progs):
     out = run(progs, "-e", 'usdt:./testprogs/usdt_multiple_locations:tracetest:testprobe* { exit(); }',
               "-c", "./testprogs/usdt_multiple_locations")
     assert out.stderr.startswith("Attached 3 probes"), out.stderr
+
+
+def test_pid_expands_over_the_files_the_process_maps(progs):
+    """With -p, an empty or wildcard path means every file the process maps (its executable first)."""
+    proc = start(progs / "testprogs" / "usdt_test")
+    try:
+        time.sleep(0.2)
+        exe = os.path.realpath(progs / "testprogs" / "usdt_test")
+        mine = [f"usdt:{exe}:{p}" for p in ("tracetest2:testprobe2", "tracetest:testprobe", "tracetest:testprobe2")]
+        everything = run(progs, "-l", "-p", str(proc.pid)).stdout.splitlines()
+        assert [line for line in everything if line.startswith(f"usdt:{exe}:")] == mine
+        assert f"uprobe:{exe}:main" in everything
+        assert run(progs, "-l", "usdt:*:tracetest:test*", "-p", str(proc.pid)).stdout.splitlines() == mine[1:]
+        for program, probes in [("usdt::tracetest:testprobe", 1), ("usdt:*:tracetest:testprobe", 1),
+                                ("usdt:::*probe2", 2)]:
+            out = run(progs, "-e", program + ' { printf("%s %d\\n", probe, arg0); exit(); }', "-p", str(proc.pid))
+            assert out.returncode == 0 and out.stderr.startswith(f"Attached {probes} probe"), out.stderr
+            name, seconds = out.stdout.split("\n")[0].split()
+            assert name in mine and abs(int(seconds) - time.time()) < 5
+    finally:
+        stop(proc)
+
+
+def test_wildcard_file_names_each_match(progs):
+    """usdt_test* is usdt_test and its PIE twin usdt_test-pie (as bpftrace builds them): 3 probes each."""
+    out = run(progs, "-e", 'usdt:./testprogs/usdt_test*::* { @[probe] = count(); exit(); }',
+              "-c", "./testprogs/usdt_test")
+    assert out.returncode == 0 and out.stderr.startswith("Attached 6 probes"), out.stderr
+    assert "@[usdt:./testprogs/usdt_test:tracetest:testprobe]: 1" in out.stdout
+
+
+@pytest.mark.parametrize("mode, frames", [
+    ("bpftrace", [r"\[inlined\] myclock@\S+usdt_inlined\.c:\d+", r"\[inlined\] mywrapper_inlined@\S+\.c:\d+",
+                  r"mywrapper\+\d+@\S+\.c:\d+", r"loop\+\d+@\S+\.c:\d+"]),
+    ("perf", [r"[0-9a-f]+ myclock \(inlined\)", r"[0-9a-f]+ mywrapper_inlined \(inlined\)",
+              r"[0-9a-f]+ mywrapper\+\d+ \(\S+usdt_inlined\)", r"[0-9a-f]+ loop\+\d+ \(\S+usdt_inlined\)"]),
+])
+def test_ustack_shows_inlined_frames(progs, mode, frames):
+    """The 100 site: myclock inlined into mywrapper_inlined inlined into mywrapper; ustack(2) is two addresses,
+    the first of them three frames."""
+    program = ('config = { show_debug_info=1 } usdt:./testprogs/usdt_inlined:tracetest:testprobe '
+               '{ if (arg1 == 100) { printf("%s\\n", ustack(2)); exit(); } }')
+    out = subprocess.run([sys.executable, "-m", "purebpf", "trace", "-e", program, "-c", "./testprogs/usdt_inlined"],
+                         capture_output=True, text=True, timeout=30, cwd=progs,
+                         env=dict(os.environ, PYTHONPATH=os.getcwd(), BPFTRACE_STACK_MODE=mode))
+    assert out.returncode == 0, out.stderr
+    lines = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    assert len(lines) == 4, out.stdout
+    for line, frame in zip(lines, frames, strict=True):
+        assert re.fullmatch(frame, line), (line, frame)
 
 
 def test_listing_by_file(progs):
