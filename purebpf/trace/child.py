@@ -38,7 +38,11 @@ class HeldChild:
         if not argv:
             raise NotSupportedError("the -c command is empty")
         read_end, write_end = os.pipe()
-        script = f'read -r _ <&{read_end} || exit 1; exec {read_end}<&-; exec "$@"'
+        read_end = _below_ten(read_end)
+        if read_end < 10:
+            script = f'read -r _ <&{read_end} || exit 1; exec {read_end}<&-; exec "$@"'
+        else:  # fds 3-9 all taken: read the pipe through its /proc name, and the command inherits it
+            script = f'read -r _ < /proc/self/fd/{read_end} || exit 1; exec "$@"'
         try:
             proc = subprocess.Popen(["/bin/sh", "-c", script, "sh", *argv], pass_fds=(read_end,))
         except OSError as exc:
@@ -74,3 +78,18 @@ class HeldChild:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _below_ten(fd: int) -> int:
+    """``fd``, moved to the lowest free number from 3 up when it is 10 or more: POSIX shells (dash) accept
+    only single-digit fds in redirections such as ``<&N``."""
+    if fd < 10:
+        return fd
+    import fcntl
+
+    low = fcntl.fcntl(fd, fcntl.F_DUPFD, 3)
+    if low >= 10:
+        os.close(low)
+        return fd
+    os.close(fd)
+    return low
