@@ -2,8 +2,11 @@
 """In-kernel cost per event of ``purebpf trace``'s generated code against ``bpftrace``'s, same scripts, same run.
 
     sudo python3 bench/trace_cost_bench.py [--runs 5] [--events 200000] [--only count,hist] [--dump DIR]
+                                           [--strlen BYTES]
 
-Each script is a ``tracepoint:syscalls:sys_enter_getppid`` probe.  Each tool runs
+Each script is a ``tracepoint:syscalls:sys_enter_getppid`` probe (the ``str``
+scripts: ``sys_enter_chdir``, whose workload changes to a directory with a
+48-byte path; --strlen runs both tools with strings of that many bytes).  Each tool runs
 it alone: once the tool has attached (a ``BEGIN`` probe added to the script
 prints ``ready``), a workload process makes --events ``getppid`` calls, and the
 bench reads ``run_cnt`` and ``run_time_ns`` of the tool's program before and
@@ -54,18 +57,35 @@ SCRIPTS = {
     "tuple key": "@[pid, comm] = count();",
     "sum": "@s = sum(pid);",
     "printf": 'printf("%d %s\\n", pid, comm);',
+    # str() of a syscall's string argument (args->: bpftrace 0.17 reads no args.x): chdir(2) to a directory
+    # whose path is STR_PATH_LEN bytes long
+    "str key": "@[str(args->filename)] = count();",
+    "str cmp": 'if (str(args->filename) != "/") { @c = count(); }',
+    "str printf": 'printf("%d %s\\n", pid, str(args->filename));',
+    # string operations over run-time strings (bpf_loop callbacks past 64 bytes); bpftrace 0.17 has no strlen()
+    # or strcontains(): those run in purebpf alone
+    "str eq": "if (str(args->filename) == str(args->filename)) { @c = count(); }",
+    "str ncmp": "if (strncmp(str(args->filename), str(args->filename), 1000) == 0) { @c = count(); }",
+    "str len": "@l = strlen(str(args->filename));",
+    "str len var": "$s = str(args->filename); @l = strlen($s);",
+    "str in lit": 'if (strcontains(str(args->filename), "zzz")) { @c = count(); }',
+    "str in str": "if (strcontains(str(args->filename), str(args->filename + 20))) { @c = count(); }",
 }
-PACED = {"printf"}
+PUREBPF_ONLY = {"str len", "str len var", "str in lit", "str in str"}
+PACED = {"printf", "str printf"}
+STR_PROBE = "tracepoint:syscalls:sys_enter_chdir"
+STR_PATH_LEN = 48  # fits bpftrace 0.17's default 64-byte strings whole
 TRACEPOINT_PROG = 5  # BPF_PROG_TYPE_TRACEPOINT in fdinfo's prog_type
 WORKLOAD = """\
 import os, sys, time
 sys.stdin.readline()
-calls, rate = int(sys.argv[1]), float(sys.argv[2])
+calls, rate, path = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+work = (lambda: os.chdir(path)) if path else os.getppid
 batch = 500
 start = time.perf_counter()
 for i in range(0, calls, batch):
     for _ in range(min(batch, calls - i)):
-        os.getppid()
+        work()
     if rate:
         ahead = (i + batch) / rate - (time.perf_counter() - start)
         if ahead > 0:
@@ -91,7 +111,8 @@ def commands() -> dict[str, list[str]]:
 
 
 def program(body: str) -> str:
-    return f'BEGIN {{ printf("ready\\n"); }} {PROBE} {{ {body} }}'
+    probe = STR_PROBE if "str(" in body else PROBE
+    return f'BEGIN {{ printf("ready\\n"); }} {probe} {{ {body} }}'
 
 
 def tool_programs(pid: int) -> list[int]:
@@ -151,13 +172,30 @@ def counters(prog: Program) -> tuple[int, int]:
     return info.run_cnt, info.run_time_ns
 
 
-def measure(cmd: list[str], body: str, events: int, rate: float, dump: Path | None) -> Sample:
+def string_env(tool: str, strlen: int | None) -> dict[str, str]:
+    """Both tools at the same string size: ``strlen`` bytes with the NUL (bpftrace 0.17's BPFTRACE_STRLEN),
+    which current bpftrace and purebpf spell as max_strlen = strlen - 1 characters."""
+    if strlen is None:
+        return {}
+    return {"BPFTRACE_STRLEN": str(strlen)} if tool == "bpftrace" else {"BPFTRACE_MAX_STRLEN": str(strlen - 1)}
+
+
+def str_path(tmp: str) -> str:
+    """A directory whose path is STR_PATH_LEN bytes long (what chdir(2) hands the str() scripts)."""
+    path = Path(tmp, "d" * (STR_PATH_LEN - len(tmp) - 1))
+    path.mkdir()
+    return str(path)
+
+
+def measure(cmd: list[str], body: str, events: int, rate: float, dump: Path | None,
+            env: dict[str, str] | None = None) -> Sample:
     """One run of one tool on one script."""
     with tempfile.TemporaryDirectory(prefix="purebpf-cost-") as tmp:
         out = Path(tmp, "out")
+        target = str_path(tmp) if "str(" in body else ""
         with out.open("wb") as sink:
             tool = subprocess.Popen([*cmd, "-e", program(body)], stdout=sink, stderr=subprocess.STDOUT,
-                                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                                    env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})))
         try:
             wait_ready(out, tool)
             progs = [Program.from_id(i) for i in tool_programs(tool.pid)]
@@ -165,7 +203,7 @@ def measure(cmd: list[str], body: str, events: int, rate: float, dump: Path | No
                 if not progs:
                     raise RuntimeError(f"{cmd[0]} holds no tracepoint program open")
                 before = [counters(p) for p in progs]
-                worker = subprocess.Popen([sys.executable, "-c", WORKLOAD, str(events), str(rate)],
+                worker = subprocess.Popen([sys.executable, "-c", WORKLOAD, str(events), str(rate), target],
                                           stdin=subprocess.PIPE)
                 worker.communicate(b"go\n")
                 after = [counters(p) for p in progs]
@@ -213,6 +251,8 @@ def main() -> int:
     parser.add_argument("--printf-rate", type=float, default=20_000, help="getppid calls per second for printf")
     parser.add_argument("--only", help="comma-separated script names: " + ", ".join(SCRIPTS))
     parser.add_argument("--dump", type=Path, help="write each tool's xlated code here")
+    parser.add_argument("--strlen", type=int, help="string size in bytes for both tools (bpftrace 0.17 takes "
+                        "at most 200); default: each tool's own (bpftrace 0.17: 64, purebpf: 1025)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("run as root: both tools load BPF programs", file=sys.stderr)
@@ -221,7 +261,10 @@ def main() -> int:
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
     tools = commands()
-    print(f"in-kernel ns per event ({PROBE}), {args.events} getppid calls, median of {args.runs} runs;")
+    print(f"in-kernel ns per event ({PROBE}; str scripts: {STR_PROBE}, a {STR_PATH_LEN}-byte path), "
+          f"{args.events} calls, median of {args.runs} runs;")
+    if args.strlen:
+        print(f"strings of {args.strlen} bytes in both tools (BPFTRACE_STRLEN / BPFTRACE_MAX_STRLEN)")
     print("ratio = purebpf / bpftrace; net = the same with the empty program's cost (the floor) taken off both")
     print(f"{'script':<11} {'purebpf ns':>10} {'bpftrace ns':>11} {'ratio':>6} {'net':>6} "
           f"{'xlated pb/bt':>13} {'jited B pb/bt':>14}  program")
@@ -229,11 +272,12 @@ def main() -> int:
     with enable_stats():
         for label, body in scripts.items():
             rate = args.printf_rate if label in PACED else 0
-            results: dict[str, list[Sample]] = {t: [] for t in tools}
+            these = {t: c for t, c in tools.items() if t == "purebpf" or label not in PUREBPF_ONLY}
+            results: dict[str, list[Sample]] = {t: [] for t in these}
             for _ in range(args.runs):  # alternate the tools, so a noisy moment hits both
-                for tool, cmd in tools.items():
+                for tool, cmd in these.items():
                     dump = args.dump / f"{label.replace(' ', '_')}.{tool}.txt" if args.dump else None
-                    results[tool].append(measure(cmd, body, args.events, rate, dump))
+                    results[tool].append(measure(cmd, body, args.events, rate, dump, string_env(tool, args.strlen)))
             if label == "empty":
                 floor = {t: statistics.median(s.ns_per_event for s in r) for t, r in results.items()}
             print(row(label, body, results, floor), flush=True)

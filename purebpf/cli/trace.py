@@ -155,8 +155,8 @@ _VALUES = {"c": "command", "p": "pid_text", "o": "output", "probe-filter": "prob
 
 
 def _set(opts: Options, key: str, val: str | None) -> None:
-    if key == "e":
-        opts.program = val if opts.program is None else opts.program + "\n" + val
+    if key == "e":  # the last -e is the program, as in bpftrace
+        opts.program = val
     elif key == "f":
         opts.format = val or ""
     elif key == "B":

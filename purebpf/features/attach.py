@@ -30,7 +30,7 @@ from purebpf.features.reasons import explain
 from purebpf.features.report import Feature
 from purebpf.programs import Program, ProgramSpec
 from purebpf.sys import AttachType, Cmd, ProgType, bpf_raw
-from purebpf.sys.attrs import LinkCreateAttr, LinkCreateMultiAttr, RawTracepointOpenAttr
+from purebpf.sys.attrs import LinkCreateAttr, LinkCreateMultiAttr, LinkCreateUprobeMultiAttr, RawTracepointOpenAttr
 from purebpf.sys.constants import BPF_F_BEFORE, BPF_F_LINK, XDP_FLAGS_HW_MODE
 
 PMU_ROOT = Path("/sys/bus/event_source/devices")
@@ -147,6 +147,28 @@ def _kprobe_multi() -> Feature:
                                         if err in (_errno.EOPNOTSUPP, _errno.EINVAL) else ""))
 
 
+def _uprobe_multi() -> Feature:
+    """LINK_CREATE on "/" (no regular file): a kernel with uprobe_multi looks the path up and says EBADF
+    (nothing is attached); one without it says EINVAL before looking, one without uprobes EOPNOTSUPP."""
+    kind = "uprobe_multi"
+    try:
+        prog = _load(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI)
+    except SyscallError as exc:
+        return Feature(kind, False, explain("prog", exc.errno))
+    with prog:
+        path = ctypes.create_string_buffer(b"/")
+        offsets = (ctypes.c_uint64 * 1)(0)
+        attr = LinkCreateUprobeMultiAttr(prog_fd=prog.fd, attach_type=AttachType.TRACE_UPROBE_MULTI, cnt=1,
+                                         path=ctypes.addressof(path), offsets=ctypes.addressof(offsets))
+        ret, err = bpf_raw(Cmd.LINK_CREATE, attr)
+    if ret >= 0:
+        os.close(ret)
+    if ret >= 0 or err == _errno.EBADF:
+        return Feature(kind, True)
+    return Feature(kind, False, explain("attach", err, "uprobe_multi links need Linux 6.6+ with CONFIG_UPROBES"
+                                        if err in (_errno.EOPNOTSUPP, _errno.EINVAL) else ""))
+
+
 _FENTRY_REFUSED = "fentry/fexit programs are refused on this kernel (lockdown or missing CONFIG?)"
 
 PROBES: dict[str, Callable[[], Feature]] = {
@@ -167,6 +189,7 @@ PROBES: dict[str, Callable[[], Feature]] = {
                          "BPF LSM programs are refused on this kernel (CONFIG_BPF_LSM off, or 'bpf' "
                          "missing from the lsm= boot parameter?)"),
     "kprobe_multi": _kprobe_multi,
+    "uprobe_multi": _uprobe_multi,
     "perf_event_link": _link_kind("perf_event_link", ProgType.TRACEPOINT, AttachType.PERF_EVENT,
                                   lambda: BAD_FD, {_errno.EBADF}, prog_attach=0),
     # XDP_FLAGS_HW_MODE on lo: a kernel with XDP links reaches the driver, which cannot offload (EOPNOTSUPP)

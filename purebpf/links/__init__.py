@@ -11,14 +11,14 @@ _LAZY = {
     "Kprobe": "kprobe", "Lsm": "lsm",
     "PerfEventLink": "perf_attach", "PerfEvent": "perf_event", "RawTracepoint": "raw_tracepoint",
     "SockMapAttach": "sockmap", "SockOps": "sockops", "TC": "tc", "TpBtf": "tp_btf", "Tracepoint": "tracepoint",
-    "Tracing": "tracing", "Uprobe": "uprobe", "Usdt": "usdt", "usdt_probes": "usdt",
-    "XDP": "xdp",
+    "Tracing": "tracing", "Uprobe": "uprobe", "UprobeMulti": "uprobe_multi", "Usdt": "usdt", "usdt_probes": "usdt",
+    "XDP": "xdp", "loaded_functions": "prog_target", "prog_tracing_spec": "prog_target",
 }
 
 __all__ = ["Link", "LinkGroup", "close_all"]
 __all__ += ["BtfLink", "Kprobe", "Lsm", "PerfEvent", "PerfEventLink", "RawTracepoint", "TpBtf", "Tracepoint", "Tracing",
-            "Uprobe", "btf_target_id", "tracing_spec"]
-__all__ += ["Iter", "iter_targets"]
+            "Uprobe", "UprobeMulti", "btf_target_id", "tracing_spec"]
+__all__ += ["Iter", "iter_targets", "loaded_functions", "prog_tracing_spec"]
 __all__ += ["Usdt", "usdt_probes"]
 __all__ += ["TC", "XDP", "Cgroup", "SockMapAttach", "SockOps"]
 

@@ -83,3 +83,21 @@ def program_info(fd: int) -> ProgramInfo:
         map_ids=list(maps)[:min(info.nr_map_ids, first.nr_map_ids)] if maps is not None else [],
         btf_id=info.btf_id, nr_func_info=info.nr_func_info, nr_line_info=info.nr_line_info,
         attach_btf_id=info.attach_btf_id, attach_btf_obj_id=info.attach_btf_obj_id, ifindex=info.ifindex)
+
+
+FUNC_INFO_SIZE = 8  # struct bpf_func_info: insn_off, type_id (u32 each)
+
+
+def program_functions(fd: int) -> tuple[int, list[tuple[int, int]]]:
+    """(id of the program's BTF, [(first instruction, BTF FUNC type id), ...]) of a program loaded with
+    BTF func info, its main function first; (0, []) without.  The BTF names the program's functions:
+    bpftool shows them and fentry/fexit on a BPF program (purebpf.links.prog_target) picks one by name."""
+    first = obj_info(fd, ProgInfo())
+    if not first.btf_id or not first.nr_func_info:
+        return first.btf_id, []
+    buf = ctypes.create_string_buffer(first.nr_func_info * FUNC_INFO_SIZE)
+    info = obj_info(fd, ProgInfo(nr_func_info=first.nr_func_info, func_info_rec_size=FUNC_INFO_SIZE,
+                                 func_info=ctypes.addressof(buf)))
+    count = min(info.nr_func_info, first.nr_func_info)
+    words = memoryview(buf.raw).cast("I")  # native order: the kernel's
+    return info.btf_id, [(words[2 * i], words[2 * i + 1]) for i in range(count)]

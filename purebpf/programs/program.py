@@ -171,7 +171,8 @@ class Program:
             ret, err = self._try_load(attr)
             if ret >= 0:
                 return ret
-            if err not in (1, 13, 22, 7, 28):  # EPERM EACCES EINVAL E2BIG ENOSPC: the log may say why
+            # EPERM EACCES EINVAL E2BIG ENOSPC, and EFAULT (a branch sequence too complex): the log says why
+            if err not in (1, 13, 22, 7, 28, 14):
                 raise self._error(err, "")
             log_level = 1
         size = log_size or LOG_SIZE_START

@@ -178,7 +178,7 @@ class LinkCreateAttr(_Attr):
     * tracing/LSM/iter: ``target_btf_id`` (u32 at +16), ``cookie`` (u64 at +24)
     * perf_event (kprobe, uprobe, tracepoint): ``bpf_cookie`` (u64 at +16)
     * tcx: ``relative_fd`` (u32 at +16), ``expected_revision`` (u64 at +24)
-    * uprobe_multi / kprobe_multi use :class:`LinkCreateMultiAttr`.
+    * kprobe_multi uses :class:`LinkCreateMultiAttr`, uprobe_multi :class:`LinkCreateUprobeMultiAttr`.
     """
     _fields_ = [
         ("prog_fd", c_uint32),      # also map_fd
@@ -206,6 +206,25 @@ class LinkCreateMultiAttr(_Attr):
         ("syms", c_uint64),
         ("addrs", c_uint64),
         ("cookies", c_uint64),
+    ]
+
+
+class LinkCreateUprobeMultiAttr(_Attr):
+    """LINK_CREATE for uprobe_multi (6.6+): one link, many offsets of one file.
+    ``path`` points at the file name, ``offsets``/``ref_ctr_offsets``/``cookies`` at
+    ``cnt`` u64s each (the last two optional); ``pid`` 0 means every process."""
+    _fields_ = [
+        ("prog_fd", c_uint32),
+        ("target_fd", c_uint32),
+        ("attach_type", c_uint32),
+        ("flags", c_uint32),
+        ("path", c_uint64),
+        ("offsets", c_uint64),
+        ("ref_ctr_offsets", c_uint64),
+        ("cookies", c_uint64),
+        ("cnt", c_uint32),
+        ("multi_flags", c_uint32),
+        ("pid", c_uint32),
     ]
 
 

@@ -215,6 +215,9 @@ BPF_F_AFTER = 1 << 4
 BPF_F_ID = 1 << 5
 BPF_F_LINK = 1 << 13
 
+# link_create.uprobe_multi.flags: attach to the functions' returns (uretprobes)
+BPF_F_UPROBE_MULTI_RETURN = 1 << 0
+
 # XDP attach flags (netlink and link)
 XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0
 XDP_FLAGS_SKB_MODE = 1 << 1

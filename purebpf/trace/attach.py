@@ -12,10 +12,10 @@ import struct
 from purebpf.errors import InvalidInputError, NotFoundError, NotSupportedError, VerifierError
 from purebpf.links import Link, PerfEvent, RawTracepoint, Tracepoint
 from purebpf.programs import Program, ProgramSpec
-from purebpf.sys import ProgType
+from purebpf.sys import AttachType, ProgType
 from purebpf.sys.perf import HardwareEvent, PerfType, SoftwareEvent
 from purebpf.trace.compiler import CompiledProbe
-from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS
+from purebpf.trace.probes import HARDWARE_EVENTS, SOFTWARE_EVENTS, function_name
 
 PROG_TYPES = {
     "BEGIN": ProgType.RAW_TRACEPOINT, "END": ProgType.RAW_TRACEPOINT, "bench": ProgType.RAW_TRACEPOINT,
@@ -32,23 +32,23 @@ PROG_TYPES = {
 def load_probe(probe: CompiledProbe, insns: list, log_level: int = 0, log_size: int = 0) -> Program:
     """Load ``insns`` (maps already resolved) as the program of ``probe``; ``log_size`` fixes the verifier
     log's buffer (0: as large as the log needs)."""
-    btf_fd = None
-    extra: dict = {}
-    if probe.funcs:
-        btf_fd, extra = _func_info(probe)
+    btf_fd, extra = _func_info(probe)  # every program names its functions in BTF, as bpftrace's do
     try:
         if probe.target.provider == "rawtracepoint" and probe.btf_typed:
             return _load_tp_btf(probe, insns, extra, log_level, log_size)
+        if probe.target.provider in ("fentry", "fexit") and probe.target.target.startswith("bpf:"):
+            return _load_bpf_program_fentry(probe, insns, extra, log_level, log_size)
         if probe.target.provider in ("fentry", "fexit") and probe.target.target:  # a module's function
             return _load_module_fentry(probe, insns, extra, log_level, log_size)
         if probe.target.provider in ("fentry", "fexit", "iter"):  # the target is checked at load time
             spec = _btf_spec(probe.target.provider, probe, insns, extra)
             return Program(spec, log_level=log_level, log_size=log_size)
+        if probe.multi:  # one program for many functions: it must say so when loaded
+            extra["expected_attach_type"] = AttachType.TRACE_UPROBE_MULTI
         spec = ProgramSpec(PROG_TYPES[probe.target.provider], insns, name=_prog_name(probe), **extra)
         return Program(spec, log_level=log_level, log_size=log_size)
     finally:
-        if btf_fd is not None:
-            btf_fd.close()
+        btf_fd.close()
 
 
 def _load_tp_btf(probe: CompiledProbe, insns: list, extra: dict, log_level: int, log_size: int = 0) -> Program:
@@ -83,6 +83,23 @@ def _load_module_fentry(probe: CompiledProbe, insns: list, extra: dict, log_leve
         return Program(spec, log_level=log_level, log_size=log_size)
     finally:
         obj.close()
+
+
+def _load_bpf_program_fentry(probe: CompiledProbe, insns: list, extra: dict, log_level: int,
+                             log_size: int) -> Program:
+    """fentry/fexit on a function of a loaded BPF program (``bpf:ID``): the kernel takes that program's fd
+    with the function's id in the program's BTF, and keeps its own reference once this one is loaded."""
+    from purebpf.links.prog_target import prog_tracing_spec
+    from purebpf.sys import FD
+    from purebpf.sys.objects import fd_by_id
+
+    t = probe.target
+    target = FD(fd_by_id("prog", int(t.target.partition(":")[2])))
+    try:
+        spec = prog_tracing_spec(insns, t.provider, target.raw, t.func, name=_prog_name(probe))
+        return Program(spec.replace(**extra), log_level=log_level, log_size=log_size)
+    finally:
+        target.close()
 
 
 def attach_probe(probe: CompiledProbe, prog: Program, pid: int | None = None, cpid: int = 0) -> Link:
@@ -132,6 +149,10 @@ def _attach_uprobe(probe: CompiledProbe, prog: Program, pid: int | None) -> Link
     from purebpf.links import Uprobe  # imported here: it reads ELF symbols (pyelftools, ~20 ms to import)
 
     t = probe.target
+    if probe.multi:
+        from purebpf.links import UprobeMulti
+        return UprobeMulti(prog, t.target, symbols=[m.func for m in probe.multi], cookies=probe.cookies,
+                           retprobe=t.provider == "uretprobe", pid=pid)
     address = int(t.func, 0) if t.func[:1].isdigit() else None  # uprobe:/bin/x:0x401000 is an address
     try:
         if address is not None:
@@ -194,24 +215,19 @@ def _btf_spec(kind: str, probe: CompiledProbe, insns: list, extra: dict) -> Prog
 
 
 def _func_info(probe: CompiledProbe):
-    """BTF describing the probe's functions: the kernel requires it once a program has callbacks."""
-
-    from purebpf.btf import BTFBuilder, load_btf
+    """BTF describing the probe's functions: the kernel requires it once a program has callbacks, and it
+    names the program's function as bpftrace does (bpftool shows it; ``fentry:bpf:NAME`` finds it)."""
+    from purebpf.btf.funcs import functions_btf
     from purebpf.btf.kinds import Linkage
+    from purebpf.btf.load import load_btf
 
-    b = BTFBuilder()
-    long_ = b.add_int("long", 8, signed=True)
-    records = []
-    main_proto = b.add_func_proto(long_, [("ctx", long_)])
-    name = _prog_name(probe)
-    if not name.isidentifier():  # BTF wants a C name: interval:ms:100's function is "100"
-        name = "probe_" + "".join(c if c.isalnum() else "_" for c in name)
-    records.append((0, b.add_func(name, main_proto, Linkage.GLOBAL)))
-    for slot, name, nparams in probe.funcs:
-        proto = b.add_func_proto(long_, [(f"a{i}", long_) for i in range(nparams)])
-        records.append((slot, b.add_func(name, proto, Linkage.STATIC)))
-    fd = load_btf(b.to_bytes())
-    info = b"".join(struct.pack("<II", slot, type_id) for slot, type_id in records)
+    # bpftrace's name for the probe's function (interval:100ms's is interval_us_100000_1)
+    funcs = [(function_name(probe.target.name, probe.index + 1), 1, Linkage.GLOBAL)]
+    funcs += [(name, nparams, Linkage.STATIC) for _, name, nparams in probe.funcs]
+    data, ids = functions_btf(funcs)
+    fd = load_btf(data)
+    slots = [0] + [slot for slot, _, _ in probe.funcs]
+    info = b"".join(struct.pack("<II", slot, type_id) for slot, type_id in zip(slots, ids, strict=True))
     return fd, {"prog_btf_fd": fd.raw, "func_info": info, "func_info_rec_size": 8}
 
 
@@ -219,6 +235,9 @@ def _prog_name(probe: CompiledProbe) -> str:
     t = probe.target
     if t.provider == "iter":
         return t.target[:15]
+    if probe.multi:  # what its functions' names share: uprobeFunction1 and uprobeFunction2 give uprobeFunction
+        import os.path
+        return (os.path.commonprefix([m.func for m in probe.multi]) or t.provider)[:15]
     return (t.func or t.provider)[:15]
 
 

@@ -15,6 +15,7 @@ from purebpf.sys.tracepoint_format import list_tracepoints, tracepoint_fields
 from purebpf.trace import ast
 from purebpf.trace.cdefs import missing_include, parse_cdefs
 from purebpf.trace.codegen import EXIT_MAP, RINGBUF, Event, ProgramContext, compile_probe
+from purebpf.trace.codegen.base import PROBE_NAMES_MAP
 from purebpf.trace.config import Config, read_config
 from purebpf.trace.cstructs import CDefinitionError, parse_structs
 from purebpf.trace.location import Diagnostics, Location, ProgramError, Source
@@ -35,6 +36,13 @@ class CompiledProbe:
     funcs: list[tuple[int, str, int]] = field(default_factory=list)  # callbacks: (slot, name, parameters)
     btf_typed: bool = False  # a raw tracepoint vmlinux BTF describes: loaded as tp_btf
     needs_btf: bool = False  # calls helpers that take BTF-typed pointers: raw_tp would not do
+    multi: list[ProbeTarget] = field(default_factory=list)  # uprobe_multi: every function this program serves
+    cookies: list[int] = field(default_factory=list)  # ... and the cookie (PROBE_NAMES_MAP index) of each
+
+    @property
+    def attach_points(self) -> int:
+        """How many attach points this program stands for (bpftrace's "Attached N probes" counts each)."""
+        return len(self.multi) or 1
 
 
 @dataclass
@@ -52,6 +60,7 @@ class CompiledProgram:
     config: Config = field(default_factory=Config)
     exit_flag: bool = False  # probes check EXIT_MAP (see codegen.base)
     scratch: dict[str, int] = field(default_factory=dict)  # scratch frame maps: name -> bytes per CPU
+    probe_names: list[bytes] = field(default_factory=list)  # PROBE_NAMES_MAP's elements (uprobe_multi probes)
 
     @property
     def attachable(self) -> list[CompiledProbe]:
@@ -84,7 +93,8 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
                     cpid: int = 0, named: dict[str, str] | None = None, warnings: bool = True,
                     probe_filter: str | None = None, includes: tuple[str, ...] = (),
                     helper_checks: bool = False, pid: int | None = None,
-                    debuginfo: tuple[str, ...] = (), traceable: str | None = None) -> CompiledProgram:
+                    debuginfo: tuple[str, ...] = (), traceable: str | None = None,
+                    uprobe_multi: bool | None = None) -> CompiledProgram:
     """Compile bpftrace source; raises ProgramError carrying every diagnostic.
 
     ``params`` are the positional parameters ($1...), ``named`` the program
@@ -93,7 +103,8 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     a regular expression only the probes to attach must match (BEGIN and END always run);
     ``helper_checks`` (``-k``) adds run-time warnings when a map read finds no element; ``debuginfo``
     are extra directories holding separate debug files of uprobes' binaries (``--debuginfo``); ``traceable``
-    a file listing the traceable kernel functions kprobes may use (``--traceable-functions``)."""
+    a file listing the traceable kernel functions kprobes may use (``--traceable-functions``); ``uprobe_multi``
+    whether a wildcard uprobe's functions may share one program and link (None: if this kernel has them)."""
     source = Source(text, name)
     tree = parse(text, name)
     diags = Diagnostics(source)
@@ -111,7 +122,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
 
     _substitute_params(tree, env.params)
     targets = _targets(tree, diags, pid, debuginfo, config, unsafe, traceable)
-    _check_program_count(targets, diags)
+    _check_program_count(_programs_needed(targets, uprobe_multi), diags)
     _load_dwarf(targets, env)
     filtered_out: set[int] = set()  # probes --probe-filter removed: not "missing"
     if probe_filter is not None:
@@ -131,6 +142,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
         except ProbeError:
             continue
     scopes: list[tuple[ast.Probe, ProbeScope]] = []
+    attach_points: dict[int, Location] = {}  # id(scope) -> its attach point (uprobe_multi groups by it)
     for probe, target, loc in targets:
         try:
             scope = _probe_scope(target, env)
@@ -139,6 +151,7 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
             continue
         sem.probe(probe, scope)
         scopes.append((probe, scope))
+        attach_points[id(scope)] = loc
     _report_empty_probes(tree, {id(p) for p, _ in scopes} | filtered_out, config, diags)
     if not scopes and not diags.errors:
         raise ProgramError(_no_probes(diags))
@@ -156,8 +169,14 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
     ctx = ProgramContext(sem.maps, list(params or []), ncpus=sem.ncpus, cpid=cpid, named=dict(named or {}),
                          enum_values=cdefs.enum_values, defines=cdefs.defines, helper_checks=helper_checks,
                          exit_flag=uses_exit, pid_filter=pid or 0)
+    multi = _multi_plan(scopes, attach_points, uprobe_multi)
+    ctx.names_slot = multi.slot if multi.names else 0
     compiled = []
     for index, (probe, scope) in enumerate(scopes):
+        if id(scope) in multi.skipped:  # compiled once, with the first function of its group
+            continue
+        group = multi.groups.get(id(scope))
+        scope.multi = group is not None
         # analyse again: the tree is shared by a probe's attach points, types are per target
         rerun = Semantic(Diagnostics(source), env)
         rerun.maps = sem.maps
@@ -174,13 +193,34 @@ def compile_program(text: str, *, name: str = "stdin", params: list[str] | None 
             typed = scope.typed_args is not None and scope.target.target in ("", "vmlinux")
             compiled.append(CompiledProbe(scope.target, assemble(insns), index,
                                           [(slots[f.label], f.label, f.nparams) for f in funcs],
-                                          btf_typed=typed, needs_btf=scope.btf_helpers))
+                                          btf_typed=typed, needs_btf=scope.btf_helpers,
+                                          multi=group.targets if group else [], cookies=group.cookies if group else []))
     diags.raise_if_errors()
     rendered = diags.render() if diags.items and warnings else ""
     return CompiledProgram(source, tree, compiled, sem.maps, ctx.events, ctx.start_ns, rendered,
                            sorted(sem.maps) + [RINGBUF] + sorted(ctx.stack_maps) + [EXIT_MAP] * uses_exit
-                           + sorted(ctx.scratch),
-                           ctx.stack_maps, cpid, config, uses_exit, ctx.scratch)
+                           + sorted(ctx.scratch) + [PROBE_NAMES_MAP] * bool(multi.names),
+                           ctx.stack_maps, cpid, config, uses_exit, ctx.scratch, multi.table())
+
+
+def _programs_needed(targets: list, enabled: bool | None) -> list:
+    """The targets that need a program each: wildcard uprobes' functions share one where the kernel allows."""
+    if enabled is False:
+        return targets
+    from purebpf.trace.multi import kernel_has_uprobe_multi, programs_needed
+
+    shared = programs_needed(targets)
+    return shared if len(shared) < len(targets) and (enabled or kernel_has_uprobe_multi()) else targets
+
+
+def _multi_plan(scopes: list, attach_points: dict, enabled: bool | None):
+    """Which wildcard uprobes share a program (none unless this kernel has uprobe_multi links)."""
+    from purebpf.trace.multi import MultiPlan, kernel_has_uprobe_multi, plan
+
+    found = plan(scopes, attach_points) if enabled is not False else MultiPlan()
+    if found.groups and enabled is None and not kernel_has_uprobe_multi():
+        return MultiPlan()
+    return found
 
 
 def _check_program_count(targets: list, diags: Diagnostics) -> None:
@@ -226,6 +266,8 @@ def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
             scope.fields = {f.name: f for f in tracepoint_fields(target.target, target.func)}
         except BPFError:
             raise ProbeError(f"No matches for tracepoint {target.target}:{target.func}.") from None
+    elif target.provider in ("fentry", "fexit") and target.target.startswith("bpf:"):
+        _bpf_program_scope(scope)
     elif target.provider in ("rawtracepoint", "fentry", "fexit"):
         scope.typed_args = function_args(env.structs, target.provider, target.func)
         if target.provider == "rawtracepoint":
@@ -239,10 +281,26 @@ def _probe_scope(target: ProbeTarget, env: Environment) -> ProbeScope:
         if info is not None and target.provider == "uprobe" and not target.offset:
             from purebpf.trace.structs import uprobe_args
             scope.typed_args = uprobe_args(env.structs, info, target.func)
+        if target.provider == "uprobe" and not target.offset and scope.typed_args is None:
+            scope.no_args = (f"{target.target} has no debug information (DWARF) for args: build it with -g, or keep "
+                             "its debug info in a .gnu_debuglink file or as split DWARF (.dwo/.dwp) beside it"
+                             if info is None else
+                             f"The debug information (DWARF) of {target.target} does not describe {target.func}")
     elif target.provider == "iter" and env.structs.find(f"bpf_iter__{target.target}") is None:
         raise ProbeError(f"iter {target.target} not available for your kernel version "
                          "(see `purebpf trace -l 'iter:*'`).")
     return scope
+
+
+def _bpf_program_scope(scope: ProbeScope) -> None:
+    """fentry/fexit on a BPF program's function (checked to exist): no ``args``, as in bpftrace; fexit's
+    ``retval`` is read through the trampoline (purebpf.trace.codegen)."""
+    from purebpf.trace.fentry import bpf_function
+    from purebpf.trace.structs import FunctionArgs
+
+    bpf_function(scope.target)
+    scope.typed_args = FunctionArgs({})
+    scope.no_args = "The args builtin cannot be used for 'fentry/fexit:bpf' probes"
 
 
 def _dwarf_of(binary: str, env: Environment):
@@ -408,7 +466,7 @@ def _targets(tree: ast.Program, diags: Diagnostics, pid: int | None = None, debu
                 out.extend((probe, t, loc) for t in _kprobe_targets(target, loc, config or Config(), unsafe,
                                                                     traceable, diags))
                 continue
-            if target.provider in ("fentry", "fexit") and not target.target.startswith("bpf"):
+            if target.provider in ("fentry", "fexit"):
                 out.extend((probe, t, loc) for t in _fentry_targets(target, loc, config or Config(), diags, traceable))
                 continue
             if target.provider in ("uprobe", "uretprobe") and has_wildcard(target.target + target.func):
@@ -442,6 +500,11 @@ def _fentry_targets(target: ProbeTarget, loc: Location, config: Config, diags: D
                     traceable: str | None = None) -> list[ProbeTarget]:
     """A fentry/fexit attach point's functions: its wildcard's matches, or the one function if BTF has it."""
     from purebpf.trace import fentry
+    if fentry.is_bpf_program(target):  # functions of loaded BPF programs
+        found = fentry.expand_bpf(target)
+        if not found:
+            _missing_probe(f"No matches for {target.provider} {target.target}:{target.func}.", loc, config, diags)
+        return found
     found = fentry.expand(target, traceable) if has_wildcard(target.target + target.func) else [target]
     found = [t for t in found if fentry.in_btf(t.target, t.func)]
     if not found:

@@ -26,8 +26,9 @@ IGNORED = frozenset({
     "use_blazesym",
 })
 ENV_PREFIX = "BPFTRACE_"
-# bpftrace 0.17 (the oracle of tests/trace) sizes strings at 64 bytes; current bpftrace at 1024
-DEFAULT_MAX_STRLEN = 64
+# as current bpftrace (0.17, the oracle of tests/trace, sized strings at 64 bytes): paths are often longer than
+# 64 characters.  Strings that big live in per-CPU scratch memory, and records send a string only up to its NUL
+DEFAULT_MAX_STRLEN = 1024
 MAX_MAX_STRLEN = 1 << 16  # a string is copied whole into events and map slots: keep it sane
 
 

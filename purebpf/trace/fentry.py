@@ -3,6 +3,7 @@
 A function can be traced through a trampoline only if the kernel both describes it in BTF (the
 program is verified against its prototype) and lists it in ``available_filter_functions`` (it is
 not inlined or ``notrace``); wildcards expand over the functions that are both, as bpftrace does.
+``fentry:bpf:[ID:]NAME`` names a function of a loaded BPF program instead, as its BTF names it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,41 @@ def module_btf_id(module: str) -> int:
         if kernel and name == module:
             return btf_id
     raise NotFoundError(f"no loaded BTF object for kernel module {module} (is it loaded? see lsmod)")
+
+
+def is_bpf_program(target: ProbeTarget) -> bool:
+    """``fentry:bpf:[ID:]NAME``: a function of a loaded BPF program rather than of the kernel."""
+    return is_fentry(target) and (target.target == "bpf" or target.target.startswith("bpf:"))
+
+
+def expand_bpf(target: ProbeTarget) -> list[ProbeTarget]:
+    """The functions of loaded BPF programs a ``fentry:bpf:[ID:]NAME`` names (NAME and ID may be globs),
+    one ``bpf:ID``/NAME target each, by program id: the program's BTF names its functions (bpftrace's
+    and purebpf's programs are named after their probes, e.g. ``interval_us_100000_1``)."""
+    from purebpf.links.prog_target import loaded_functions
+
+    want_id = target.target.partition(":")[2] or "*"
+    return [ProbeTarget(target.provider, f"bpf:{f.prog_id}", f.name) for f in loaded_functions()
+            if fnmatch.fnmatchcase(str(f.prog_id), want_id) and fnmatch.fnmatchcase(f.name, target.func)]
+
+
+def bpf_function(target: ProbeTarget):
+    """The :class:`~purebpf.links.prog_target.ProgFunction` a concrete ``fentry:bpf:ID:NAME`` names
+    (ProbeError when that program or function is gone)."""
+    from purebpf.links.prog_target import find_function
+    from purebpf.sys import FD
+    from purebpf.sys.objects import fd_by_id
+
+    try:
+        fd = FD(fd_by_id("prog", int(target.target.partition(":")[2])))
+    except (BPFError, ValueError):
+        raise ProbeError(f"No matches for {target.provider} {target.target}:{target.func}.") from None
+    try:
+        return find_function(fd.raw, target.func)
+    except BPFError:
+        raise ProbeError(f"No matches for {target.provider} {target.target}:{target.func}.") from None
+    finally:
+        fd.close()
 
 
 def is_fentry(target: ProbeTarget) -> bool:

@@ -33,7 +33,7 @@ IMPLEMENTED_PROBES = {
     "fentry": ("attach", "fentry"), "fexit": ("attach", "fentry"),
     "watchpoint": ("attach", "perf_event_link"),
 }
-NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session", "uprobe_multi")
+NOT_IMPLEMENTED_PROBES = ("kprobe_multi", "kprobe_session")
 HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_user_str", "probe_read_kernel",
                 "probe_read_kernel_str", "get_current_pid_tgid", "get_current_uid_gid", "get_current_comm",
                 "get_current_task", "get_current_cgroup_id", "ktime_get_ns", "get_smp_processor_id",
@@ -43,35 +43,16 @@ HELPERS_USED = ("probe_read", "probe_read_str", "probe_read_user", "probe_read_u
 # bpftrace's names for helpers that purebpf trace calls under their kernel names
 HELPER_ALIASES = {"lookup_percpu_elem": "map_lookup_percpu_elem", "get_boot_ns": "ktime_get_boot_ns",
                   "get_tai_ns": "ktime_get_tai_ns"}
-HELPERS_NOT_USED = ("override_return", "d_path")
+HELPERS_NOT_USED = ("override_return",)
 
 
 def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
 
 
-def tracing_loads(kind: str, target: str, helper: str | None = None) -> bool:
-    """Whether this kernel loads a TRACING program of ``kind`` on ``target`` (calling ``helper`` with
-    zeroed arguments, when given): the helper sets of these programs are not what the generic helper
-    probe sees, and a kernel may refuse the type altogether (fentry here), so load one and see."""
-    from purebpf.asm import R0, call, exit_, mov
-    from purebpf.errors import BPFError, VerifierError
-    from purebpf.links import tracing_spec
-    from purebpf.programs import Program
-    from purebpf.programs.rejection import is_kernel_limit
-
-    body = [mov(r, 0) for r in range(1, 6)] + [call(helper)] if helper else []
-    try:
-        with Program(tracing_spec([*body, mov(R0, 0), exit_()], kind, target, name="probe_tracing")):
-            return True
-    except VerifierError as exc:  # a complaint about the zeroed arguments still means the call is allowed
-        return bool(helper) and not is_kernel_limit(exc)
-    except BPFError:
-        return False
-
-
 def info_lines() -> list[str]:
     from purebpf.features import probe_all
+    from purebpf.features.tracing import tracing_loads
 
     report = probe_all()
     helpers = report.helpers.get("kprobe", {})
@@ -87,11 +68,14 @@ def info_lines() -> list[str]:
         lines.append(f"  {name}: {_yes(bool(feature))}")
     # skboutput() runs in TRACING programs (fentry, and rawtracepoint loaded as tp_btf)
     lines.append(f"  skb_output: {_yes(tracing_loads('tp_btf', 'sched_switch', 'skb_output'))}")
+    # path() calls bpf_d_path, which iterators may always call (fentry only on the kernel's allowlist)
+    d_path = tracing_loads("iter", "task_file", "d_path")
+    lines.append(f"  d_path: {_yes(d_path)}")
     for name in HELPERS_NOT_USED:
         lines.append(f"  {name}: no")
     lines += ["", "Kernel features", "  Instruction limit: 1000000", "  Loop support: yes",
               f"  btf: {_yes(os.path.exists('/sys/kernel/btf/vmlinux'))}",
-              "  module btf: no", "  map batch: no", "  dwarf: yes", "  dpath: no",
+              "  module btf: no", "  map batch: no", "  dwarf: yes", f"  dpath: {_yes(d_path)}",
               "  library path resolution (libpath_resolv): yes", "",
               "Map types"]
     for name in ("hash", "percpu hash", "array", "percpu array", "stack_trace", "perf_event_array", "ringbuf"):
@@ -102,6 +86,10 @@ def info_lines() -> list[str]:
         lines.append(f"  {name}: {_yes(bool(report.attach_kinds.get(kind)))}")
     lines.append(f"  iter: {_yes(tracing_loads('iter', 'task'))}")
     lines.append(f"  tp_btf: {_yes(tracing_loads('tp_btf', 'sched_switch'))}")
+    # wildcard uprobes share one program and link (purebpf.trace.multi); a report cached before this kind was
+    # probed lacks it, so ask for it by name
+    from purebpf.features import attach_kind
+    lines.append(f"  uprobe_multi: {_yes(attach_kind('uprobe_multi').available)}")
     for name in NOT_IMPLEMENTED_PROBES:
         lines.append(f"  {name}: no")
     return lines

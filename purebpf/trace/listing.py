@@ -58,6 +58,10 @@ def _kernel_functions(provider: str) -> Iterator[str]:
     module = "vmlinux:" if provider in ("fentry", "fexit") else ""
     for name in names:
         yield f"{provider}:{module}{name}"
+    if provider in ("fentry", "fexit"):  # and the functions of loaded BPF programs
+        from purebpf.links.prog_target import loaded_functions
+        for f in loaded_functions():
+            yield f"{provider}:bpf:{f.prog_id}:{f.name}"
 
 
 def _iterators() -> Iterator[str]:

@@ -66,6 +66,17 @@ class ProbeError(Exception):
     pass
 
 
+def function_name(probe_name: str, index: int) -> str:
+    """The name bpftrace gives a probe's program in its BTF, which ``fentry:bpf:NAME`` finds it by: the
+    probe's name with every character outside [A-Za-z0-9_] made '_', then ``_INDEX``; one too long for
+    a kernel symbol (127 characters) keeps its start and a hash of the whole."""
+    name = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in probe_name)
+    if len(name) > 100:
+        import hashlib
+        name = name[:83] + "_" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+    return f"{name}_{index}"
+
+
 def split_attach_point(raw: str) -> list[str]:
     """Split on ':' except inside a uprobe path's ``C++::scopes`` (not supported: kept simple)."""
     return raw.split(":")
@@ -103,7 +114,12 @@ def parse_attach_point(raw: str) -> ProbeTarget:
             raise ProbeError(f"{provider} probe type requires 2 arguments, found {len(args)}")
         return ProbeTarget(provider, args[0], args[1])
     if provider in ("fentry", "fexit"):  # fentry:[MODULE:]FUNC, fentry:bpf:[ID:]NAME (a BPF program's function)
-        if args[:1] == ["bpf"] and len(args) in (2, 3) and all(args):
+        if args[:1] == ["bpf"]:
+            if len(args) not in (2, 3) or not all(args):
+                raise ProbeError("the 'bpf' variant of this probe requires a bpf program name and optional bpf "
+                                 "program id")
+            if len(args) == 3 and not args[1].isdigit() and args[1] != "*":
+                raise ProbeError("bpf program id must be a number or '*'")
             return ProbeTarget(provider, ":".join(args[:-1]), args[-1])
         if len(args) not in (1, 2) or not all(args):
             raise ProbeError(f"{provider} probe type requires 1 or 2 arguments")
@@ -130,6 +146,12 @@ def parse_attach_point(raw: str) -> ProbeTarget:
     if provider in ("interval", "profile"):
         if len(args) == 1:  # interval:1s / profile:99 (hz)
             args = _split_unit(args[0], provider)
+            if args[0] in TIME_UNITS_NS:  # a duration: bpftrace names it in microseconds (interval:us:100000)
+                ns = _int(args[1], provider) * TIME_UNITS_NS[args[0]]
+                if ns < 1000:
+                    raise ProbeError(f"Invalid rate of {provider} probe. Minimum is 1000 or 1us. Found: {ns} "
+                                     "nanoseconds")
+                return ProbeTarget(provider, "us", str(ns // 1000), period=ns)
         if len(args) != 2:
             raise ProbeError(f"{provider} probe type requires 2 arguments")
         unit, count = args

@@ -26,7 +26,14 @@ from purebpf.sys.cpus import possible_cpus
 from purebpf.trace.attach import attach_probe, load_probe
 from purebpf.trace.child import HeldChild
 from purebpf.trace.codegen import EXIT_MAP, KSTACK_MAP, RINGBUF, USTACK_MAP, Event
-from purebpf.trace.codegen.base import JOIN_ARG_SIZE, SKB_MAP, SKB_META_SIZE, STACK_SCRATCH_FRAMES, STACK_SCRATCH_MAP
+from purebpf.trace.codegen.base import (
+    JOIN_ARG_SIZE,
+    PROBE_NAMES_MAP,
+    SKB_MAP,
+    SKB_META_SIZE,
+    STACK_SCRATCH_FRAMES,
+    STACK_SCRATCH_MAP,
+)
 from purebpf.trace.compiler import CompiledProgram
 from purebpf.trace.json_output import json_text, jsonable, map_json
 from purebpf.trace.printf import parse_format
@@ -100,6 +107,8 @@ class Tracer:
             self.maps[EXIT_MAP] = Map(MapSpec(MapType.ARRAY, 4, 8, 1, name=EXIT_MAP))
         for name, size in self.program.scratch.items():  # frames too large for the BPF stack, one per CPU
             self.maps[name] = Map(MapSpec(MapType.ARRAY, 4, size, possible_cpus(), name=name))
+        if self.program.probe_names:  # uprobe_multi programs: probe and func by the link's cookie
+            self.maps[PROBE_NAMES_MAP] = _names_map(self.program.probe_names)
         if any(ev.kind == "skboutput" for ev in self.program.events):
             self.maps[SKB_MAP] = Map(MapSpec(MapType.PERF_EVENT_ARRAY, 4, 4, possible_cpus(), name=SKB_MAP))
         fds = {name: m.fd for name, m in self.maps.items()}
@@ -136,18 +145,20 @@ class Tracer:
         user = [p for p in probes if p.target.provider in newest_first]
         for probe in [p for p in probes if p.target.provider not in newest_first] + user[::-1]:
             self.links.append(attach_probe(probe, self.progs[probe.index], self.pid, self.program.cpid))
-        return len(self.program.probes)  # BEGIN and END count, as bpftrace counts them
+        # BEGIN and END count, as bpftrace counts them; a uprobe_multi program counts each of its functions
+        return sum(p.attach_points for p in self.program.probes)
 
     # -- events ----------------------------------------------------------------------
 
     def _args(self, ev: Event, data: bytes) -> list:
-        args, pos = [], 8
-        for t in ev.arg_types:
+        """The record's arguments as written; a record ending in a string may stop at its NUL."""
+        args: list = [None] * len(ev.arg_types)
+        for i, pos in ev.slots():
+            t = ev.arg_types[i]
             value = decode(t, data[pos:pos + t.padded], self.enums)
             if isinstance(value, Stack):
                 self._fill_stack(value, t)
-            args.append(value)
-            pos += t.padded
+            args[i] = value
         return args
 
     def _on_event(self, data: bytes) -> None:
@@ -574,3 +585,15 @@ def _all_types(types):
     for t in types:
         yield t
         yield from _all_types(t.elems)
+
+
+def _names_map(elements: list[bytes]) -> Map:
+    """PROBE_NAMES_MAP filled: element i is the probe and func names of the function with cookie i."""
+    names = Map(MapSpec(MapType.ARRAY, 4, len(elements[0]), len(elements), name=PROBE_NAMES_MAP))
+    try:
+        for i, value in enumerate(elements):
+            names.update_raw(i.to_bytes(4, "little"), value)
+    except BaseException:
+        names.close()
+        raise
+    return names

@@ -8,8 +8,6 @@ or, for a process, the files it maps. Function names come from the files' ELF sy
 
 from __future__ import annotations
 
-import fnmatch
-
 from purebpf.errors import BPFError, InvalidInputError
 from purebpf.trace.probes import ProbeError, ProbeTarget, has_wildcard
 
@@ -37,18 +35,18 @@ def functions(path: str, pattern: str, pid: int | None = None, *, skip_bad: bool
     """Names of the functions defined in ``path`` (a path, or a library name) matching glob ``pattern``;
     a file that is no ELF binary matches nothing when ``skip_bad`` (it came from a glob) or ``pattern`` is one."""
     from purebpf.links.symbols import resolve_binary, symbol_table
+    from purebpf.links.uprobe_multi import functions_matching
 
     try:
-        table = symbol_table(resolve_binary(path, pid))
+        binary = resolve_binary(path, pid)
+        table = symbol_table(binary)
     except BPFError as exc:
         if skip_bad or has_wildcard(pattern):
             return []
         raise ProbeError(str(exc)) from None
     if not has_wildcard(pattern):  # defined here, not imported (a process maps the file that defines it too)
         return [pattern] if table.symbols.get(pattern, (0, False))[1] else []
-    code = [(seg.vaddr, seg.vaddr + seg.memsz) for seg in table.segments if seg.executable]
-    return sorted(name for name, (value, defined) in table.symbols.items()  # code only: not _edata & co
-                  if defined and fnmatch.fnmatchcase(name, pattern) and any(lo <= value < hi for lo, hi in code))
+    return functions_matching(binary, pattern)
 
 
 def check_boundary(path: str, func: str, pid: int | None, unsafe: bool) -> None:

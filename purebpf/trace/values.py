@@ -232,8 +232,7 @@ def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object
     start = bit_offset // 8
     if width:
         raw = int.from_bytes(data[start:start + 8].ljust(8, b"\0"), "little") >> (bit_offset % 8)
-        value = raw & ((1 << width) - 1)
-        return value - (1 << width) if t.signed and value >> (width - 1) else value
+        return raw & ((1 << width) - 1)  # zero-extended whatever its type, as the program reads it
     if t.kind == "int":
         return _int(t, data[start:start + t.size])
     return decode(t, data[start:start + t.size].ljust(t.padded, b"\0"), enums)
@@ -243,7 +242,7 @@ def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object
 class StringTruncation:
     """How a string str() cut at max_strlen shows: its type has room for max_strlen characters and the NUL
     (``size``); one that fills them gets the trailer (config ``str_trunc_trailer``), as bpftrace prints it."""
-    size: int = 65
+    size: int = 1025
     trailer: str = ".."
 
 

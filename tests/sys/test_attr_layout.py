@@ -42,6 +42,10 @@ LAYOUTS: dict[type, tuple[str, str, dict[str, str | tuple[str, ...] | None]]] = 
     attrs.LinkCreateMultiAttr: (A, "link_create.", {
         "multi_flags": "kprobe_multi.flags", "cnt": "kprobe_multi.cnt", "syms": "kprobe_multi.syms",
         "addrs": "kprobe_multi.addrs", "cookies": "kprobe_multi.cookies"}),
+    attrs.LinkCreateUprobeMultiAttr: (A, "link_create.", {
+        "path": "uprobe_multi.path", "offsets": "uprobe_multi.offsets",
+        "ref_ctr_offsets": "uprobe_multi.ref_ctr_offsets", "cookies": "uprobe_multi.cookies",
+        "cnt": "uprobe_multi.cnt", "multi_flags": "uprobe_multi.flags", "pid": "uprobe_multi.pid"}),
     attrs.LinkUpdateAttr: (A, "link_update.", {}),
     attrs.LinkDetachAttr: (A, "link_detach.", {}),
     attrs.EnableStatsAttr: (A, "enable_stats.", {}),

@@ -148,3 +148,9 @@ def test_aot_refuses_a_bad_program_and_writes_nothing(tmp_path):
     made = trace("-e", "begin { print(nosuch); }", "--aot", str(command))
     assert made.returncode == 1 and "Unknown identifier: 'nosuch'" in made.stderr
     assert not command.exists()
+
+
+def test_the_last_e_is_the_program_as_in_bpftrace():
+    proc = trace("-e", 'BEGIN { printf("first\\n"); exit(); }', "-e", 'BEGIN { printf("second\\n"); exit(); }')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["second"] and "Attached 1 probe" in proc.stderr

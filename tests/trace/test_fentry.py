@@ -9,7 +9,7 @@ import pytest
 
 from purebpf.trace.compiler import compile_program, program_targets
 from purebpf.trace.location import ProgramError
-from purebpf.trace.probes import ProbeTarget, parse_attach_point
+from purebpf.trace.probes import ProbeError, ProbeTarget, function_name, parse_attach_point
 from purebpf.trace.structs import StructTable, function_args, kernel_btf
 
 from .test_runtime import ours, python_command
@@ -23,9 +23,51 @@ needs_btf = pytest.mark.skipif(kernel_btf() is None, reason="needs kernel BTF")
     ("kfunc:nf_tables:nft_do_chain", ProbeTarget("fentry", "nf_tables", "nft_do_chain")),
     ("fexit:bpf:12:my_prog", ProbeTarget("fexit", "bpf:12", "my_prog")),
     ("fentry:bpf:my_prog", ProbeTarget("fentry", "bpf", "my_prog")),
+    ("fentry:bpf:*:my_prog", ProbeTarget("fentry", "bpf:*", "my_prog")),
 ])
 def test_fentry_attach_points_keep_their_module(raw, target):
     assert parse_attach_point(raw) == target
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("fentry:bpf:x:my_prog", "bpf program id must be a number or '*'"),
+    ("fexit:bpf:", "requires a bpf program name"),
+])
+def test_bad_bpf_program_targets_are_refused(raw, message):
+    with pytest.raises(ProbeError, match=message):
+        parse_attach_point(raw)
+
+
+def test_a_duration_written_short_is_named_in_microseconds():
+    # bpftrace names interval:100ms interval:us:100000: the probe builtin and the program's function say so
+    assert parse_attach_point("interval:100ms") == ProbeTarget("interval", "us", "100000", period=100_000_000)
+    assert parse_attach_point("interval:ms:100").name == "interval:ms:100"
+    assert function_name("interval:us:100000", 1) == "interval_us_100000_1"
+    assert function_name("uprobe:./testprogs/uprobe_test:uprobeFunction1", 2) == \
+        "uprobe___testprogs_uprobe_test_uprobeFunction1_2"
+    long = function_name("uprobe:/" + "x" * 300 + ":f", 3)
+    assert len(long) < 128 and long.isidentifier() and long.endswith("_3")
+
+
+def test_trace_programs_name_their_function_as_bpftrace_and_fentry_bpf_finds_them():
+    from purebpf.links.prog_target import program_functions
+    from purebpf.trace.runtime import Tracer
+
+    tracer = Tracer(compile_program("interval:100ms { @a = 1; } tracepoint:syscalls:sys_enter_getpid { @b = 1; }"))
+    try:
+        tracer.load()
+        names = [f.name for prog in tracer.progs.values() for f in program_functions(prog.fd)]
+        assert names == ["interval_us_100000_1", "tracepoint_syscalls_sys_enter_getpid_2"]
+        ids = [f.prog_id for prog in tracer.progs.values() for f in program_functions(prog.fd)]
+        found = compile_program("fexit:bpf:interval_us_1000*_1 { print(retval); }").probes
+        assert [(p.target.target, p.target.name) for p in found] == \
+            [(f"bpf:{ids[0]}", f"fexit:bpf:{ids[0]}:interval_us_100000_1")]
+        with pytest.raises(ProgramError, match="The args builtin cannot be used for 'fentry/fexit:bpf' probes"):
+            compile_program(f"fentry:bpf:{ids[1]}:tracepoint_* {{ print(args); }}")
+    finally:
+        tracer.close()
+    with pytest.raises(ProgramError, match=r"No matches for fentry bpf:interval_us_100000_1\."):
+        compile_program("fentry:bpf:interval_us_100000_1 { exit(); }")
 
 
 @needs_btf
@@ -72,3 +114,24 @@ def test_fexit_wildcard_reads_arguments_after_a_large_one(tmp_path):
                 'is_err(retval)); }', command)
     assert proc.returncode == 0, proc.stderr
     assert "fexit:__sys_bpf 1111 2222 1\n" in proc.stdout
+
+
+@pytest.mark.guest_kernel
+def test_fentry_and_fexit_on_a_loaded_bpf_program(tmp_path):
+    from purebpf.trace.runtime import Tracer
+
+    target = Tracer(compile_program("tracepoint:syscalls:sys_enter_getpid { @n = count(); }"))
+    try:
+        target.load()
+        target.attach()
+        prog_id = target.progs[0].id
+        command = python_command("import os, time\nfor _ in range(50): os.getpid(); time.sleep(0.1)", tmp_path)
+        proc = ours('fentry:bpf:tracepoint_syscalls_sys_enter_getpid_1 { printf("%s\\n", probe); } '
+                    'fexit:bpf:tracepoint_syscalls_sys_enter_getp*_1 { printf("ret %d\\n", retval); exit(); }',
+                    command)
+    finally:
+        target.close()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"fentry:bpf:{prog_id}:tracepoint_syscalls_sys_enter_getpid_1" in lines
+    assert "ret 0" in lines

@@ -142,7 +142,7 @@ def test_config_reports_the_options_as_bpftrace_names_them():
                 'BEGIN { printf("%d %s %d %s\\n", config().max_strlen, config().stack_mode, config().cpp_demangle, '
                 'config().missing_probes); }')
     assert proc.returncode == 0, proc.stderr
-    assert "64 bpftrace 1 warn\n" in proc.stdout
+    assert "1024 bpftrace 1 warn\n" in proc.stdout
 
 
 def test_a_negative_literal_cast_to_a_pointer_is_zero_extended_from_its_own_size():

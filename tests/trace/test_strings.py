@@ -32,7 +32,7 @@ def opened(start: str) -> str:
 
 
 def test_max_strlen_from_the_config_block_and_the_environment(monkeypatch):
-    assert compile_program("begin { }").config.max_strlen == 64
+    assert compile_program("begin { }").config.max_strlen == 1024
     assert compile_program("config = { max_strlen = 100 } begin { }").config.max_strlen == 100
     monkeypatch.setenv("BPFTRACE_MAX_STRLEN", "200")
     program = compile_program('config = { max_strlen = 100 } begin { $s = str(0); }')
@@ -83,6 +83,40 @@ def test_strings_larger_than_the_stack_in_printf_print_maps_tuples_and_loops(wor
 
 def test_big_strings_compile_to_a_scratch_frame_and_small_ones_do_not():
     big = compile_program(f"config = {{ max_strlen = 4000 }} {PROBE} {{ @[str(args.filename)] = count(); }}")
-    small = compile_program(f"{PROBE} {{ @[str(args.filename)] = count(); }}")
+    small = compile_program(f"config = {{ max_strlen = 64 }} {PROBE} {{ @[str(args.filename)] = count(); }}")
     assert list(big.scratch) == ["scratch0"] and big.scratch["scratch0"] >= 4001
     assert small.scratch == {}
+
+
+def test_records_put_the_biggest_string_last_and_decode_in_written_order(workload):
+    from purebpf.trace.codegen.base import record_order
+    from purebpf.trace.types import INT64, TType
+
+    assert record_order([TType("string", 1025), INT64, TType("string", 1025), INT64]) == [0, 1, 3, 2]
+    assert record_order([INT64, TType("string", 16)]) == [0, 1]  # small strings stay where they are
+    # records that end at a string's NUL: the string first, between and last; two 1 KiB strings in one printf
+    program = opened("/n") + ('{ printf("%s|%d|%s|%s\\n", str(args.filename), 7, str(args.filename, 4), "lit"); '
+                              'printf("%d|%s|%d|%s|%s\\n", 1, str(args.filename), 2, str(args.filename), comm); '
+                              '$s = str(args.filename); print($s); printf("%s|%s|\\n", $s, str(0)); exit(); }')
+    out = lines(run(program, f"{workload} open /nonexistent/zztest"))
+    assert out == ["/nonexistent/zztest|7|/no|lit", "1|/nonexistent/zztest|2|/nonexistent/zztest|pbtwork",
+                   "/nonexistent/zztest", "/nonexistent/zztest||"]
+
+
+def test_kilobyte_strings_in_keys_tuples_comparisons_and_json(workload):
+    """The default max_strlen (1024): several 1025-byte strings in one probe pass the verifier (each byte
+    compared is a branch the verifier keeps pending, at most 8192: a probe holds a few such comparisons)."""
+    s = "str(args.filename)"
+    program = (opened("/n") + f'{{ @k[{s}, comm] = count(); @v = ({s}, {s}); @eq = {s} == {s}; '
+               f'@lit = {s} == "/nonexistent/zz"; @n = strncmp({s}, "/nonex", 6); @len = strlen({s}); exit(); }} '
+               + opened("/n") + f'{{ @in = strcontains({s}, "exist"); @h[{s}] = hist(1); exit(); }}')
+    out = lines(run(program, f"{workload} open /nonexistent/zz"))
+    assert "@k[/nonexistent/zz, pbtwork]: 1" in out and "@v: (/nonexistent/zz, /nonexistent/zz)" in out
+    assert {"@eq: true", "@lit: true", "@n: 0", "@len: 15", "@in: true", "@h[/nonexistent/zz]:"} <= set(out)
+    proc = run(opened("/n") + '{ printf("%s %d\\n", str(args.filename), 3); exit(); }',
+               f"{workload} open /nonexistent/zz")
+    json_out = subprocess.run([sys.executable, "-m", "purebpf", "trace", "-f", "json", "-e",
+                               opened("/n") + '{ printf("%s %d\\n", str(args.filename), 3); exit(); }', "-c",
+                               f"{workload} open /nonexistent/zz"], capture_output=True, text=True, timeout=60)
+    assert lines(proc) == ["/nonexistent/zz 3"]
+    assert '{"type": "printf", "data": "/nonexistent/zz 3\\n"}' in json_out.stdout

@@ -122,6 +122,18 @@ def test_program_structs_read_from_a_user_process_like_bpftrace(workload):
     assert "-5 pt 7 last 24\n" in out
 
 
+@needs_bpftrace
+def test_signed_bitfields_read_as_their_bits_like_bpftrace(workload):
+    # flag is 1 and level 6 in the process: as signed 1- and 3-bit fields C would read -1 and -2
+    signed = POINT.replace("unsigned int flag", "int flag").replace("unsigned int level", "int level")
+    program = signed + (f" uprobe:{workload}:visit {{ $p = (struct point *)arg0; "
+                        'printf("%d %d\\n", $p->flag, $p->level); }')
+    assert "1 6\n" in same_output(program, f"{workload} struct")
+    proc = ours(signed + f" uprobe:{workload}:visit {{ print(*(struct point *)arg0); }}", f"{workload} struct")
+    assert proc.returncode == 0, proc.stderr
+    assert "{ .x = -5, .flag = 1, .level = 6, .name = pt, .next = 0x" in proc.stdout
+
+
 def test_struct_values_are_stored_and_printed_with_their_bitfields(workload):
     program = (POINT + f" uprobe:{workload}:visit {{ $p = (struct point *)arg0; @first = *$p; "
                "@by[*$p->next] = count(); $v = *$p; print(($v.level, $v.name)); }")

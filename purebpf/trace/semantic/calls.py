@@ -36,6 +36,19 @@ from purebpf.trace.types import (
 PID_NAMESPACES = ("curr_ns", "init")
 
 
+def btf_reachable(e: ast.Expr) -> bool:
+    """Whether ``e`` (a struct or a pointer to one) is reached from the probe's context by loads the
+    verifier types by BTF: a typed argument, ``ctx`` and members of these.  A variable holds a plain
+    number (its value was read with probe_read, or kept in scratch memory), which the helper refuses."""
+    if isinstance(e, ast.Unop) and e.op == "*":
+        return btf_reachable(e.expr)
+    if isinstance(e, ast.FieldAccess):
+        if getattr(e, "member", None) is not None:
+            return btf_reachable(e.expr)
+        return hasattr(e, "ctx_offset")  # args.x of a BTF-typed probe
+    return isinstance(e, ast.Builtin) and e.name == "ctx"
+
+
 class CallsMixin(SemanticBase):
     def _call(self, e: ast.Call, scope: ProbeScope, statement: bool) -> TType:
         func = e.func
@@ -211,6 +224,40 @@ class CallsMixin(SemanticBase):
             if n is not None:
                 return Str(min(max(n, 1), full))
         return Str(full)
+
+    def call_path(self, e, scope, statement):
+        """``path(p[, size])``: the full path of a ``struct path`` (bpf_d_path), at most ``size`` bytes
+        (max_strlen by default) with the NUL.  The kernel lets only iterators and fentry/fexit on an
+        allowlist of functions call the helper, on a pointer it knows by BTF type."""
+        if not self._nargs(e, 1, 2):
+            return Str(self.env.max_strlen)
+        size = self.env.max_strlen
+        if len(e.args) == 2:
+            self.expr(e.args[1], scope)
+            n = self.const_int(e.args[1])
+            if n is None or n < 1:
+                self.error("path: invalid size value, need a positive integer literal", e.args[1].loc)
+            else:
+                size = min(n, self.env.max_strlen)
+                e.args[1] = ast.Integer(e.args[1].loc, size)
+        arg = e.args[0]
+        t = self.expr(arg, scope)
+        pointee = t.elems[0] if t.kind == "pointer" and t.elems else t
+        if pointee.kind != "struct" or pointee.extra != "path":
+            self.error(f"path() expects a struct path or a struct path * ({t} provided)", arg.loc)
+        elif not btf_reachable(arg):
+            self.error("path() needs a pointer the kernel knows by BTF type: a probe argument or a member "
+                       "reached from one (args.file->f_path, ctx->file->f_path)", arg.loc)
+        provider = scope.target.provider
+        if provider not in ("fentry", "fexit", "iter"):
+            self.error("The path function can only be used with 'fentry', 'fexit', 'iter' probes", e.loc)
+        elif provider != "iter" and scope.target.target in ("", "vmlinux"):
+            from purebpf.features.tracing import helper_refused
+
+            if helper_refused(provider, scope.target.func, "d_path"):
+                self.error("helper bpf_d_path not allowed in probe", e.loc)
+        scope.btf_helpers = True
+        return Str(size)
 
     def call_strlen(self, e, scope, statement):
         if self._nargs(e, 1) and self.expr(e.args[0], scope).kind != "string":

@@ -234,9 +234,9 @@ class ExpressionsMixin(SemanticBase):
             self.error("The retval builtin can only be used with 'kretprobe' and 'uretprobe' and 'kfunc' probes",
                        e.loc)
         if name == "args":
-            if provider != "tracepoint" and scope.typed_args is None:
-                self.error(f"The args builtin is not supported by purebpf trace for {provider} probes yet "
-                           "(tracepoints only)", e.loc)
+            if provider != "tracepoint" and (scope.typed_args is None or scope.no_args):
+                self.error(scope.no_args or f"The args builtin is not supported by purebpf trace for {provider} "
+                           "probes", e.loc)
             if scope.typed_args is not None:  # typed parameters (BTF, DWARF): a record of them
                 typed = scope.typed_args.args
                 return Tup([t for _, t in typed.values()], list(typed))
@@ -268,6 +268,8 @@ class ExpressionsMixin(SemanticBase):
             if scope.typed_args is not None:
                 return self._typed_arg(e, scope.typed_args)
             f = scope.fields.get(e.field)
+            if f is None and scope.target.provider != "tracepoint":
+                return INT64  # the args builtin was reported as not available here already
             if f is None:
                 self.error(f"Can't find field {e.field} in args of {scope.target.name} "
                            f"(fields: {', '.join(scope.fields) or 'none'})", e.loc)

@@ -97,10 +97,12 @@ class ProbeScope:
     target: ProbeTarget
     fields: dict[str, TracepointField] = field(default_factory=dict)
     typed_args: FunctionArgs | None = None  # rawtracepoint/fentry/fexit: arguments from BTF
+    no_args: str = ""  # why `args` is not available here (a uprobe's binary without DWARF...): its error says
     btf_helpers: bool = False  # calls helpers that take BTF-typed kernel pointers (loads as tp_btf/fentry)
     variables: dict[str, TType] = field(default_factory=dict)  # how each variable is held (64-bit integers)
     shown: dict[str, TType] = field(default_factory=dict)  # its bpftrace type (sizeof, messages)
     for_loops: int = 0
+    multi: bool = False  # one program for several functions (uprobe_multi): probe/func come from the cookie
 
 
 @dataclass
@@ -115,7 +117,7 @@ class Environment:
     options_read: dict[str, str] = field(default_factory=dict)  # getopt() names -> descriptions
     stack_mode: str = "bpftrace"  # kstack/ustack's mode when the call names none (config / BPFTRACE_STACK_MODE)
     pid: int | None = None  # -p: the process whose files uprobes may name (and whose mappings `uprobe:*:f` searches)
-    max_strlen: int = 64  # characters str() keeps: its strings are one byte more, for the NUL (config max_strlen)
+    max_strlen: int = 1024  # characters str() keeps: its strings are one byte more, for the NUL (config max_strlen)
     debuginfo: tuple[str, ...] = ()  # --debuginfo: directories of separate debug files (uprobes' DWARF)
 
 
