@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fnmatch
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from purebpf.links.attach import ENOTSUPP, require_program
 from purebpf.links.link import Link
 from purebpf.links.symbols import attach_path, resolve_binary, symbol_offset, symbol_table
 from purebpf.programs import Program
-from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf
+from purebpf.sys import FD, AttachType, Cmd, ProgType, bpf, bpf_raw
 from purebpf.sys.attrs import LinkCreateUprobeMultiAttr
 from purebpf.sys.constants import BPF_F_UPROBE_MULTI_RETURN
 
@@ -78,6 +79,11 @@ class UprobeMulti(Link):
         try:
             fd = FD(bpf(Cmd.LINK_CREATE, attr, what))
         except SyscallError as exc:
+            if exc.errno == ENOTSUPP:
+                bad = _first_refused(attr, file_offsets)
+                exc.args = (f"{exc.args[0]}; the kernel cannot probe "
+                            f"{names[bad] if names else hex(file_offsets[bad])} in {path} (its first instruction "
+                            "cannot be stepped over, e.g. a lock-prefixed one): leave that function out",)
             raise _hint(exc, kind) from None
         super().__init__(fd)
         self.kind = kind
@@ -127,10 +133,28 @@ def _cookies(cookies: Sequence[int] | None, count: int) -> list[int]:
     return out
 
 
+def _first_refused(attr: LinkCreateUprobeMultiAttr, offsets: Sequence[int]) -> int:
+    """The index of the first probe the kernel refuses (ENOTSUPP refuses the whole link without naming
+    it): halve the range until one is left, attaching (and at once detaching) the half that may hold it."""
+    lo, hi = 0, len(offsets)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        part = (ctypes.c_uint64 * (mid - lo))(*offsets[lo:mid])
+        trial = LinkCreateUprobeMultiAttr(prog_fd=attr.prog_fd, attach_type=attr.attach_type, path=attr.path,
+                                          offsets=ctypes.addressof(part), cnt=mid - lo,
+                                          multi_flags=attr.multi_flags, pid=attr.pid)
+        ret, err = bpf_raw(Cmd.LINK_CREATE, trial)
+        if ret >= 0:
+            os.close(ret)
+            lo = mid
+        elif err == ENOTSUPP:
+            hi = mid
+        else:
+            break
+    return lo
+
+
 def _hint(exc: SyscallError, kind: str) -> SyscallError:
-    if exc.errno == ENOTSUPP:
-        exc.args = (exc.args[0] + "; the kernel cannot probe one of the functions (its first instruction cannot "
-                    "be stepped over, e.g. a lock-prefixed one): leave that function out",)
     if exc.errno == errno.EINVAL:
         exc.args = (exc.args[0] + f"; a {kind} needs Linux 6.6+ and a program loaded with "
                     "expected_attach_type=TRACE_UPROBE_MULTI",)
