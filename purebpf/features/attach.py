@@ -126,47 +126,50 @@ def _raw_tracepoint() -> Feature:
     return Feature("raw_tracepoint", False, explain("attach", err))
 
 
-def _kprobe_multi() -> Feature:
-    """Attach for real to ``bpf_fentry_test1`` (kept in the kernel for tests) and detach at once."""
-    kind = "kprobe_multi"
+def _multi_link(kind: str, attach_type: AttachType, attr_for, found_errnos: tuple[int, ...], why: str) -> Feature:
+    """Load a KPROBE program for ``attach_type`` and try LINK_CREATE with ``attr_for(prog_fd)`` (which
+    keeps the buffers it points to alive on the attr); a link, or an errno of ``found_errnos``, means the
+    kernel has the kind.  EOPNOTSUPP/EINVAL get ``why``."""
     try:
-        prog = _load(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI)
+        prog = _load(ProgType.KPROBE, attach_type)
     except SyscallError as exc:
         return Feature(kind, False, explain("prog", exc.errno))
     with prog:
-        sym = ctypes.create_string_buffer(b"bpf_fentry_test1")
-        syms = (ctypes.c_uint64 * 1)(ctypes.addressof(sym))
-        attr = LinkCreateMultiAttr(prog_fd=prog.fd, attach_type=AttachType.TRACE_KPROBE_MULTI, cnt=1,
-                                   syms=ctypes.addressof(syms))
-        ret, err = bpf_raw(Cmd.LINK_CREATE, attr)
+        ret, err = bpf_raw(Cmd.LINK_CREATE, attr_for(prog.fd))
     if ret >= 0:
         os.close(ret)
+    if ret >= 0 or err in found_errnos:
         return Feature(kind, True)
-    return Feature(kind, False, explain("attach", err, "this kernel has no fprobe-based multi-kprobes "
-                                        "(CONFIG_FPROBE) or does not know the attach type"
-                                        if err in (_errno.EOPNOTSUPP, _errno.EINVAL) else ""))
+    return Feature(kind, False, explain("attach", err, why if err in (_errno.EOPNOTSUPP, _errno.EINVAL) else ""))
+
+
+def _kprobe_multi() -> Feature:
+    """Attach for real to ``bpf_fentry_test1`` (kept in the kernel for tests) and detach at once."""
+    def attr_for(prog_fd: int) -> LinkCreateMultiAttr:
+        sym = ctypes.create_string_buffer(b"bpf_fentry_test1")
+        syms = (ctypes.c_uint64 * 1)(ctypes.addressof(sym))
+        attr = LinkCreateMultiAttr(prog_fd=prog_fd, attach_type=AttachType.TRACE_KPROBE_MULTI, cnt=1,
+                                   syms=ctypes.addressof(syms))
+        attr._keep = (sym, syms)
+        return attr
+
+    return _multi_link("kprobe_multi", AttachType.TRACE_KPROBE_MULTI, attr_for, (),
+                       "this kernel has no fprobe-based multi-kprobes (CONFIG_FPROBE) or does not know the attach type")
 
 
 def _uprobe_multi() -> Feature:
     """LINK_CREATE on "/" (no regular file): a kernel with uprobe_multi looks the path up and says EBADF
     (nothing is attached); one without it says EINVAL before looking, one without uprobes EOPNOTSUPP."""
-    kind = "uprobe_multi"
-    try:
-        prog = _load(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI)
-    except SyscallError as exc:
-        return Feature(kind, False, explain("prog", exc.errno))
-    with prog:
+    def attr_for(prog_fd: int) -> LinkCreateUprobeMultiAttr:
         path = ctypes.create_string_buffer(b"/")
         offsets = (ctypes.c_uint64 * 1)(0)
-        attr = LinkCreateUprobeMultiAttr(prog_fd=prog.fd, attach_type=AttachType.TRACE_UPROBE_MULTI, cnt=1,
+        attr = LinkCreateUprobeMultiAttr(prog_fd=prog_fd, attach_type=AttachType.TRACE_UPROBE_MULTI, cnt=1,
                                          path=ctypes.addressof(path), offsets=ctypes.addressof(offsets))
-        ret, err = bpf_raw(Cmd.LINK_CREATE, attr)
-    if ret >= 0:
-        os.close(ret)
-    if ret >= 0 or err == _errno.EBADF:
-        return Feature(kind, True)
-    return Feature(kind, False, explain("attach", err, "uprobe_multi links need Linux 6.6+ with CONFIG_UPROBES"
-                                        if err in (_errno.EOPNOTSUPP, _errno.EINVAL) else ""))
+        attr._keep = (path, offsets)
+        return attr
+
+    return _multi_link("uprobe_multi", AttachType.TRACE_UPROBE_MULTI, attr_for, (_errno.EBADF,),
+                       "uprobe_multi links need Linux 6.6+ with CONFIG_UPROBES")
 
 
 _FENTRY_REFUSED = "fentry/fexit programs are refused on this kernel (lockdown or missing CONFIG?)"
