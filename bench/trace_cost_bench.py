@@ -63,7 +63,7 @@ SCRIPTS = {
     "str cmp": 'if (str(args->filename) != "/") { @c = count(); }',
     "str printf": 'printf("%d %s\\n", pid, str(args->filename));',
     # string operations over run-time strings (bpf_loop callbacks past 64 bytes); bpftrace 0.17 has no strlen()
-    # or strcontains(): those run in purebpf alone
+    # or strcontains(), and its strncmp() refuses a length past its strings: those run in purebpf alone
     "str eq": "if (str(args->filename) == str(args->filename)) { @c = count(); }",
     "str ncmp": "if (strncmp(str(args->filename), str(args->filename), 1000) == 0) { @c = count(); }",
     "str len": "@l = strlen(str(args->filename));",
@@ -71,7 +71,7 @@ SCRIPTS = {
     "str in lit": 'if (strcontains(str(args->filename), "zzz")) { @c = count(); }',
     "str in str": "if (strcontains(str(args->filename), str(args->filename + 20))) { @c = count(); }",
 }
-PUREBPF_ONLY = {"str len", "str len var", "str in lit", "str in str"}
+PUREBPF_ONLY = {"str ncmp", "str len", "str len var", "str in lit", "str in str"}
 PACED = {"printf", "str printf"}
 STR_PROBE = "tracepoint:syscalls:sys_enter_chdir"
 STR_PATH_LEN = 48  # fits bpftrace 0.17's default 64-byte strings whole

@@ -104,8 +104,8 @@ def test_records_put_the_biggest_string_last_and_decode_in_written_order(workloa
 
 
 def test_kilobyte_strings_in_keys_tuples_comparisons_and_json(workload):
-    """The default max_strlen (1024): several 1025-byte strings in one probe pass the verifier (each byte
-    compared is a branch the verifier keeps pending, at most 8192: a probe holds a few such comparisons)."""
+    """The default max_strlen (1024): several 1025-byte strings in one probe pass the verifier (comparisons
+    over run-time sizes run in bpf_loop callbacks: see test_string_ops.py)."""
     s = "str(args.filename)"
     program = (opened("/n") + f'{{ @k[{s}, comm] = count(); @v = ({s}, {s}); @eq = {s} == {s}; '
                f'@lit = {s} == "/nonexistent/zz"; @n = strncmp({s}, "/nonex", 6); @len = strlen({s}); exit(); }} '

@@ -5,6 +5,7 @@ instruction-emitting plumbing (labels, stack slots, copies) the mixins use."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from purebpf.asm import (
@@ -13,6 +14,7 @@ from purebpf.asm import (
     R1,
     R2,
     R3,
+    R4,
     R6,
     R9,
     AluOp,
@@ -24,6 +26,7 @@ from purebpf.asm import (
     exit_,
     ja,
     jmp,
+    ld_func,
     ld_imm64,
     ld_map_fd,
     ldx,
@@ -43,6 +46,20 @@ SCRATCH_LIMIT = 1 << 22
 SCRATCH_BASE = R9           # the scratch frame's base in every function (callbacks' vbase is the same)
 BIG_COPY = 512              # copies and clears this large use a helper call, not one instruction per word
 REAL_KEY, REAL_CTX, REAL_ARGS = -8, -16, -32  # what stays on the real stack: the lookup key, ctx, callback args
+# bpf_loop's state for loops over string positions (see run_loop): the helper wants it on the real stack
+REAL_LOOP_STATE = -64
+LOOP_STATE = 32          # pointers to the strings (up to two), the result word, one spare word
+LOOP_RESULT, LOOP_SPARE = 16, 24
+LOOP_NUMBER = LOOP_RESULT + 4  # a u32 result the verifier does not follow (see run_loop)
+# string operations over more bytes than this run in a bpf_loop callback, whose cost to the verifier does
+# not grow with the size; below it, one compare-and-branch per byte in line is faster
+UNROLL_BYTES = 64
+# a call costs as much as a few dozen instructions (return thunks...): each call of a loop callback does more
+STRING_CHUNK = 8         # bytes a callback compares a call, a byte at a time (strings not 8-byte aligned)
+WORDS_PER_CALL = 8       # aligned words a callback compares or scans for a NUL a call
+LITERAL_BYTES_PER_CALL = 256  # bytes of a literal strcontains() compares a call (at as many places as fit)
+# a word holds a zero byte where (word - ONES) & ~word & HIGHS is not 0
+ZERO_TEST_ONES, ZERO_TEST_HIGHS = 0x0101010101010101, 0x8080808080808080
 RINGBUF = "ringbuf"
 KSTACK_MAP = "stack_k"
 SKB_MAP = "skb_output"  # the perf event array skboutput() sends packets through (BPF_F_CURRENT_CPU)
@@ -53,6 +70,9 @@ EXIT_MAP = "exited"  # one u64: when exit() ran (ktime ns), so probes stop soon 
 # user space always reacted this fast: a 1 ms timer never fires again, however slow this tracer is.
 EXIT_GRACE_NS = 500_000
 USTACK_MAP = "stack_u"
+# uprobe_multi: one program serves several functions; its link gives each a cookie indexing this array,
+# whose element holds that function's `probe` then its `func` (names_slot bytes each, NUL-padded)
+PROBE_NAMES_MAP = "probe_names"
 # per-CPU room for one bpf_get_stack() of up to 1024 frames: len() of a stack counts its frames there
 STACK_SCRATCH_MAP = "stack_scratch"
 STACK_SCRATCH_FRAMES = 1024
@@ -85,10 +105,39 @@ class Event:
     top: int = 0
     div: int = 0
     loc: Location | None = None
+    # the arguments in record order: the longest string last, where the record may end at its NUL
+    order: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.order:
+            self.order = record_order(self.arg_types)
 
     @property
     def size(self) -> int:
         return 8 + sum(t.padded for t in self.arg_types)
+
+    def slots(self) -> list[tuple[int, int]]:
+        """(argument index, offset in the record) in record order."""
+        out, pos = [], 8
+        for i in self.order:
+            out.append((i, pos))
+            pos += self.arg_types[i].padded
+        return out
+
+
+# a string at least this big ends its record, which then stops at the string's NUL (see CallsMixin.send)
+TAIL_STRING_MIN = 64
+
+
+def record_order(types: list[TType]) -> list[int]:
+    """The arguments as written, but the biggest string (of TAIL_STRING_MIN bytes or more) moved last."""
+    order = list(range(len(types)))
+    strings = [i for i in order if types[i].kind == "string" and types[i].size >= TAIL_STRING_MIN]
+    if strings:
+        tail = max(reversed(strings), key=lambda i: types[i].size)
+        order.remove(tail)
+        order.append(tail)
+    return order
 
 
 @dataclass
@@ -108,6 +157,7 @@ class ProgramContext:
     helper_checks: bool = False  # -k: warn when a helper fails (a map read that finds nothing)
     exit_flag: bool = False      # the program calls exit(): probes check EXIT_MAP first
     pid_filter: int = 0          # -p PID: kernel probes run only for that process (see statements.build)
+    names_slot: int = 0          # bytes of one name in PROBE_NAMES_MAP (0: no uprobe_multi probes)
 
     def event(self, ev: Event) -> int:
         self.events.append(ev)
@@ -194,6 +244,7 @@ class CodegenBase:
         self.ctx_slot = 0
         self.flag_slot = 0
         self.range_slots: dict[int, int] = {}
+        self.callbacks: dict[tuple, str] = {}  # self-contained loop callbacks by what they do (see callback)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -225,6 +276,43 @@ class CodegenBase:
             raise CodegenError(f"the probe needs more than {SCRATCH_LIMIT} bytes of memory "
                                "(too many or too large strings or tuples in one statement)", loc)
         return -self.f.sp
+
+    # -- loops over string positions -------------------------------------------------------
+
+    def callback(self, key: tuple, body: Callable[[], None]) -> str:
+        """The label of a bpf_loop callback(index, state) that reads and writes only through its state
+        pointer (no frame of its own, nothing the scratch frames rebase): ``body`` emits it, once per
+        probe for each ``key`` (what it does and the sizes it is bounded by)."""
+        label = self.callbacks.get(key)
+        if label is None:
+            label = self.callbacks[key] = f"cb{self.label()}"
+            parent, self.f = self.f, Frame(label, callback=True, nparams=2)
+            self.subprogs.append(self.f)
+            self.place(label)
+            body()
+            self.f = parent
+        return label
+
+    def run_loop(self, label: str, count: int, ptrs: tuple[int, ...], result: int, width: int = 8) -> None:
+        """R0 = the result word after ``bpf_loop(count, label, state)``: the state holds pointers to the
+        frame slots ``ptrs`` (stack or scratch memory: the verifier tracks spilled pointers), then the result
+        word, ``result`` at first.  With a scratch frame the state is on the real stack, as the helper wants.
+        A callback that leaves a varying number there (not a flag) makes it 4 bytes wide (``width``), at
+        LOOP_NUMBER: the verifier does not follow what is stored off an 8-byte boundary, where it would verify
+        the callback again for each value."""
+        if self.scratch is None:
+            state, put = self.alloc(LOOP_STATE), self.emit
+        else:
+            state, put = REAL_LOOP_STATE, self.emit_real
+        for i, off in enumerate(ptrs):
+            self.fp_ptr(R1, off)
+            put(stx(8, FP, state + 8 * i, R1))
+        where = state + (LOOP_RESULT if width == 8 else LOOP_NUMBER)
+        put(st(width, FP, where, result))
+        self.emit(mov(R1, count), ld_func(R2, label))
+        put(mov(R3, FP))
+        self.emit(add(R3, state), mov(R4, 0), call("loop"))
+        put(ldx(width, R0, FP, where))
 
     # -- scratch frames ------------------------------------------------------------------
 

@@ -35,11 +35,14 @@ from purebpf.trace import ast
 from purebpf.trace.codegen.base import (
     ALU_OPS,
     ARG_REGS,
+    BIG_COPY,
     BPF_F_USER_STACK,
     CMP_OPS,
     KSTACK_MAP,
+    PROBE_NAMES_MAP,
     RET_REG,
     RINGBUF,
+    UNROLL_BYTES,
     USTACK_MAP,
     CodegenBase,
     CodegenError,
@@ -99,6 +102,27 @@ class ExpressionsMixin(CodegenBase):
                 self.emit(ld_imm64(R1, word), stx(8, FP, off + i, R1))
         return off
 
+    def multi_name(self, func: bool, size: int) -> int:
+        """``probe`` or ``func`` of a program attached to several functions at once: the link's cookie for
+        the function that fired indexes PROBE_NAMES_MAP; the string is cut to ``size`` as a constant is."""
+        off, key = self.alloc(size), self.alloc(8)
+        found, done = self.label(), self.label()
+        self.emit(mov(R1, R6), call("get_attach_cookie"), stx(8, FP, key, R0), ld_map_fd(R1, PROBE_NAMES_MAP),
+                  mov(R2, FP), add(R2, key), call("map_lookup_elem"), jmp(JmpOp.JNE, R0, 0, found))
+        self.clear(off, size)
+        self.emit(ja(done))
+        self.place(found)
+        slot = self.ctx.names_slot
+        n = min(size, slot)
+        self.copy(off, slot * func, n, src_base=R0)
+        if n < size:
+            self.clear(off + ((n + 7) & ~7), size - ((n + 7) & ~7))
+        else:
+            self.emit(st(1, FP, off + size - 1, 0))
+        self.place(done)
+        self.emit(ja(0))
+        return off
+
     def e_String(self, e: ast.String) -> int:  # noqa: N802
         return self.string_const(e.value.encode(), e.type.size)
 
@@ -148,6 +172,8 @@ class ExpressionsMixin(CodegenBase):
             from purebpf.trace.semantic import PROBE_TYPES
             provider = self.scope.target.provider
             return self.string_const(PROBE_TYPES.get(provider, provider).encode(), e.type.size)
+        elif name in ("probe", "func") and self.scope.multi:
+            return self.multi_name(name == "func", e.type.size)
         elif name in ("probe", "func"):
             text = self.scope.target.name if name == "probe" else self.scope.target.func
             return self.string_const(text.encode(), e.type.size)
@@ -170,6 +196,13 @@ class ExpressionsMixin(CodegenBase):
             offset, t = self.scope.typed_args.retval
             self.emit(ldx(8, R0, R6, offset))
             self.narrow(t)
+        elif name == "retval" and self.scope.target.target.startswith("bpf:"):  # fexit on a BPF program's function
+            # the trampoline knows where the return value is (the kernel may model the function as taking
+            # 5 u64 arguments when its BTF prototype does not match what the verifier saw): ask it
+            out = self.alloc(8)
+            self.emit(st(8, FP, out, 0), mov(R1, R6))
+            self.fp_ptr(R2, out)
+            self.emit(call("get_func_ret"), ldx(8, R0, FP, out))
         elif name == "retval":
             self.emit(ldx(8, R0, R6, RET_REG))
         else:
@@ -247,6 +280,10 @@ class ExpressionsMixin(CodegenBase):
             self.helper_error("map_lookup_elem", e.loc, JmpOp.JNE)
         if info.value.is_aggregate:
             out = self.alloc(info.value.padded)
+            if info.value.padded >= BIG_COPY:  # one helper call: from NULL (no element) it zeroes ``out``
+                self.emit(mov(R3, R0))
+                self.big_copy(out, info.value.padded)
+                return out
             self.zero(out, info.value.padded)
             done = self.label()
             self.emit(jmp(JmpOp.JEQ, R0, 0, done))
@@ -379,8 +416,8 @@ class ExpressionsMixin(CodegenBase):
         self.emit(ja(0))
 
     def bytes_compare(self, e: ast.Binop) -> None:
-        a = self.expr(e.left)
-        b = self.expr(e.right)
+        a = self.string_operand(e.left)
+        b = self.string_operand(e.right)
         lt, rt = e.left.type, e.right.type
         if lt.kind in ("buffer", "array"):  # a length word then the bytes, or elements: compare all of it
             n = min(lt.size, rt.size)
@@ -395,9 +432,12 @@ class ExpressionsMixin(CodegenBase):
             return
         n = min(lt.size, rt.size)
         differ, same, done = self.label(), self.label(), self.label()
-        for i in range(n):
-            self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
-                      jmp(JmpOp.JEQ, R1, 0, same))
+        if n > UNROLL_BYTES:
+            self.compare_loop(a, b, n, differ, same)
+        else:
+            for i in range(n):
+                self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
+                          jmp(JmpOp.JEQ, R1, 0, same))
         if lt.size != rt.size:  # the shorter one ended without NUL: compare next
             longer = a if lt.size > n else b
             self.emit(ldx(1, R1, FP, longer + n), jmp(JmpOp.JNE, R1, 0, differ))
@@ -611,14 +651,13 @@ class ExpressionsMixin(CodegenBase):
             self.check_read(loc)
             self.emit(ldx(size, R0, FP, tmp))
             bits = size * 8
-            if bit_size:
+            if bit_size:  # a bitfield reads as its bits, zero-extended whatever its type (as bpftrace does)
                 if bit_offset:
                     self.emit(alu(AluOp.RSH, R0, bit_offset))
-                bits = bit_size
-            if bits < 64 and (t.signed and t.kind == "int"):
+                if bit_size < 64:
+                    self.emit(alu(AluOp.LSH, R0, 64 - bit_size), alu(AluOp.RSH, R0, 64 - bit_size))
+            elif bits < 64 and (t.signed and t.kind == "int"):
                 self.emit(alu(AluOp.LSH, R0, 64 - bits), alu(AluOp.ARSH, R0, 64 - bits))
-            elif bit_size and bit_size < 64:
-                self.emit(alu(AluOp.LSH, R0, 64 - bits), alu(AluOp.RSH, R0, 64 - bits))
             return None
         if t.size > MAX_STRUCT_COPY:
             hint = "its elements (a[i])" if t.kind == "array" else "its members (p->field)"
