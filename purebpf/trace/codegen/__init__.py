@@ -32,12 +32,13 @@ from purebpf.trace.codegen.calls import CallsMixin
 from purebpf.trace.codegen.expressions import ExpressionsMixin
 from purebpf.trace.codegen.maps import MapsMixin
 from purebpf.trace.codegen.statements import StatementsMixin
+from purebpf.trace.codegen.strings import StringsMixin
 from purebpf.trace.location import Diagnostics
 from purebpf.trace.semantic import ProbeScope
 from purebpf.trace.types import BOOL
 
 
-class ProbeCodegen(StatementsMixin, MapsMixin, ExpressionsMixin, CallsMixin):
+class ProbeCodegen(StatementsMixin, MapsMixin, ExpressionsMixin, CallsMixin, StringsMixin):
     """One probe's code generator: the mixins, one per kind of node, share the
     plumbing of :class:`~purebpf.trace.codegen.base.CodegenBase`."""
 
