@@ -42,7 +42,6 @@ from purebpf.trace.codegen.base import (
     PROBE_NAMES_MAP,
     RET_REG,
     RINGBUF,
-    UNROLL_BYTES,
     USTACK_MAP,
     CodegenBase,
     CodegenError,
@@ -432,12 +431,7 @@ class ExpressionsMixin(CodegenBase):
             return
         n = min(lt.size, rt.size)
         differ, same, done = self.label(), self.label(), self.label()
-        if n > UNROLL_BYTES:
-            self.compare_loop(a, b, n, differ, same)
-        else:
-            for i in range(n):
-                self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
-                          jmp(JmpOp.JEQ, R1, 0, same))
+        self.compare_bytes(a, b, n, differ, same)
         if lt.size != rt.size:  # the shorter one ended without NUL: compare next
             longer = a if lt.size > n else b
             self.emit(ldx(1, R1, FP, longer + n), jmp(JmpOp.JNE, R1, 0, differ))

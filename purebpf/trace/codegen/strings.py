@@ -99,12 +99,7 @@ class StringsMixin(CodegenBase):
         a, b = self.string_operand(e.args[0]), self.string_operand(e.args[1])
         n = min(e.args[2].value, e.args[0].type.size, e.args[1].type.size)
         differ, same, done = self.label(), self.label(), self.label()
-        if n > UNROLL_BYTES:
-            self.compare_loop(a, b, n, differ, same)
-        else:
-            for i in range(n):
-                self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
-                          jmp(JmpOp.JEQ, R1, 0, same))
+        self.compare_bytes(a, b, n, differ, same)
         self.place(same)
         self.emit(mov(R0, 0), ja(done))
         self.place(differ)
@@ -112,9 +107,15 @@ class StringsMixin(CodegenBase):
         self.place(done)
         self.emit(ja(0))
 
-    def compare_loop(self, a: int, b: int, n: int, differ: str, same: str) -> None:
-        """Compare the strings at ``a`` and ``b`` over their first n bytes in a loop: on to ``differ``, or to
-        ``same`` (a NUL in both); on past this when n bytes are alike without a NUL."""
+    def compare_bytes(self, a: int, b: int, n: int, differ: str, same: str) -> None:
+        """Compare the strings at ``a`` and ``b`` over their first n bytes (in line up to UNROLL_BYTES, else in
+        a loop): on to ``differ``, or to ``same`` (a NUL in both); on past this when n bytes are alike without
+        a NUL."""
+        if n <= UNROLL_BYTES:
+            for i in range(n):
+                self.emit(ldx(1, R1, FP, a + i), ldx(1, R2, FP, b + i), jmp(JmpOp.JNE, R1, R2, differ),
+                          jmp(JmpOp.JEQ, R1, 0, same))
+            return
         if a % 8 or b % 8:  # the stack wants aligned words: a byte at a time
             self.run_loop(*self.compare_callback(n), (a, b), 2)
             self.emit(jmp(JmpOp.JEQ, R0, 1, differ), jmp(JmpOp.JEQ, R0, 0, same))
@@ -125,6 +126,15 @@ class StringsMixin(CodegenBase):
         for k in range(8 * words, n):
             self.emit(ldx(1, R1, FP, a + k), ldx(1, R2, FP, b + k), jmp(JmpOp.JNE, R1, R2, differ),
                       jmp(JmpOp.JEQ, R1, 0, same))
+
+    def loop_tail(self, state, mark: str, result: int, stop: str) -> None:
+        """The end of a loop callback: falling through here goes on looping; ``mark`` sets the result word
+        (through the state pointer in ``state``) to ``result`` and stops; ``stop`` stops."""
+        self.emit(mov(R0, 0), exit_())
+        self.place(mark)
+        self.emit(st(8, state, LOOP_RESULT, result))
+        self.place(stop)
+        self.emit(mov(R0, 1), exit_())
 
     def chunk_start(self, chunks: int, per_call: int, places: int, stop: str) -> None:
         """The start of a callback(i, state) that looks at ``per_call`` of ``places`` a call: R1 = i * per_call,
@@ -262,11 +272,7 @@ class StringsMixin(CodegenBase):
                 self.emit(ja(found))
                 self.place(after)
                 self.emit(ja(0))
-            self.emit(mov(R0, 0), exit_())
-            self.place(found)
-            self.emit(st(8, R2, LOOP_RESULT, 1))
-            self.place(stop)
-            self.emit(mov(R0, 1), exit_())
+            self.loop_tail(R2, found, 1, stop)
         return self.callback(("contains literal", hs, literal), body), chunks
 
     def contains_body(self, hs: int, ns: int, inner: str) -> None:
@@ -286,11 +292,7 @@ class StringsMixin(CodegenBase):
                       ldx(8, R0, R6, LOOP_RESULT), jmp(JmpOp.JNE, R0, 0, stop))
             self.place(after)
             self.emit(ja(0))
-        self.emit(mov(R0, 0), exit_())
-        self.place(found)
-        self.emit(st(8, R6, LOOP_RESULT, 1))
-        self.place(stop)
-        self.emit(mov(R0, 1), exit_())
+        self.loop_tail(R6, found, 1, stop)
 
     def contains_at_body(self, hs: int, ns: int) -> None:
         """callback(j, state) over the needle's bytes, STRING_CHUNK of them a call: the result word becomes 0
@@ -304,11 +306,7 @@ class StringsMixin(CodegenBase):
             self.emit(ldx(1, R0, R3, k), jmp(JmpOp.JEQ, R0, 0, stop),
                       mov(R8, R4), add(R8, k), jmp(JmpOp.JGE, R8, hs, differ),
                       mov(R6, R5), add(R6, R8), ldx(1, R6, R6, 0), jmp(JmpOp.JNE, R6, R0, differ))
-        self.emit(mov(R0, 0), exit_())
-        self.place(differ)
-        self.emit(st(8, R2, LOOP_RESULT, 0))
-        self.place(stop)
-        self.emit(mov(R0, 1), exit_())
+        self.loop_tail(R2, differ, 0, stop)
 
     def contains_unrolled(self, h: int, hs: int, n: int | None, ns: int, literal: bytes | None) -> None:
         """strcontains() with one compare-and-branch per pair of positions in line: small strings only."""
