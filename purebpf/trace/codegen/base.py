@@ -266,6 +266,17 @@ class CodegenBase:
             self.emit(ja(0))
         self.f.pending = label
 
+    def r0_from(self, done: str, *cases: tuple[str, int]) -> None:
+        """R0 = each case's value from its label on (code before falls into the first), then all go on at
+        ``done``: the ending every test that yields a number shares."""
+        for i, (label, value) in enumerate(cases):
+            self.place(label)
+            self.emit(mov(R0, value))
+            if i < len(cases) - 1:
+                self.emit(ja(done))
+        self.place(done)
+        self.emit(ja(0))
+
     def alloc(self, size: int, loc: Location | None = None) -> int:
         size = (size + 7) & ~7
         self.f.sp += size

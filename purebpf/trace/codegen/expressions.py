@@ -435,12 +435,8 @@ class ExpressionsMixin(CodegenBase):
         if lt.size != rt.size:  # the shorter one ended without NUL: compare next
             longer = a if lt.size > n else b
             self.emit(ldx(1, R1, FP, longer + n), jmp(JmpOp.JNE, R1, 0, differ))
-        self.place(same)
-        self.emit(mov(R0, 1 if e.op == "==" else 0), ja(done))
-        self.place(differ)
-        self.emit(mov(R0, 0 if e.op == "==" else 1))
-        self.place(done)
-        self.emit(ja(0))
+        equal = int(e.op == "==")
+        self.r0_from(done, (same, equal), (differ, 1 - equal))
 
     def e_Unop(self, e: ast.Unop) -> int | None:  # noqa: N802
         if e.op in ("++", "--"):

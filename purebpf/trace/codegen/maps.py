@@ -222,12 +222,7 @@ class MapsMixin(CodegenBase):
                       add(R0, 1 + (1 << bits)), ja(done))
             self.place(small)
             self.emit(mov(R0, R3), add(R0, 1), ja(done))
-        self.place(neg_)
-        self.emit(mov(R0, 0), ja(done))
-        self.place(zero_)
-        self.emit(mov(R0, 1))
-        self.place(done)
-        self.emit(ja(0))
+        self.r0_from(done, (neg_, 0), (zero_, 1))
 
     def linear_bucket(self, info: MapInfo) -> None:
         lo, hi, step = info.lhist
@@ -238,12 +233,7 @@ class MapsMixin(CodegenBase):
         self.emit(jmp(JmpOp.JSGE, R0, R1, above))
         self.load_imm(R1, lo)
         self.emit(alu(AluOp.SUB, R0, R1), alu(AluOp.DIV, R0, step), add(R0, 1), ja(done))
-        self.place(below)
-        self.emit(mov(R0, 0), ja(done))
-        self.place(above)
-        self.emit(mov(R0, info.lhist_buckets - 1))
-        self.place(done)
-        self.emit(ja(0))
+        self.r0_from(done, (below, 0), (above, info.lhist_buckets - 1))
 
     def time_ns(self) -> None:
         """R0 = now (ns).  With ``BPFTRACE_DUMMY_TS_MAP=@m`` the time is read from the scalar map ``@m``

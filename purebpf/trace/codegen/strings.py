@@ -100,12 +100,7 @@ class StringsMixin(CodegenBase):
         n = min(e.args[2].value, e.args[0].type.size, e.args[1].type.size)
         differ, same, done = self.label(), self.label(), self.label()
         self.compare_bytes(a, b, n, differ, same)
-        self.place(same)
-        self.emit(mov(R0, 0), ja(done))
-        self.place(differ)
-        self.emit(mov(R0, 1))
-        self.place(done)
-        self.emit(ja(0))
+        self.r0_from(done, (same, 0), (differ, 1))
 
     def compare_bytes(self, a: int, b: int, n: int, differ: str, same: str) -> None:
         """Compare the strings at ``a`` and ``b`` over their first n bytes (in line up to UNROLL_BYTES, else in
@@ -332,9 +327,4 @@ class StringsMixin(CodegenBase):
                 self.emit(ja(found) if ns <= hs - i else ja(absent))
             self.place(next_i)
             self.emit(ja(0))
-        self.place(absent)
-        self.emit(mov(R0, 0), ja(done))
-        self.place(found)
-        self.emit(mov(R0, 1))
-        self.place(done)
-        self.emit(ja(0))
+        self.r0_from(done, (absent, 0), (found, 1))
