@@ -10,7 +10,6 @@ itself then keeps the program attached, and closing it detaches.
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable
 
 from purebpf.errors import InvalidInputError, SyscallError, syscall_error
 from purebpf.links.attach import link_create, no_link_for_hook
@@ -18,6 +17,10 @@ from purebpf.links.link import Link, LinkGroup
 from purebpf.programs import Program
 from purebpf.sys import FD, AttachType
 from purebpf.sys import perf as perf_sys
+
+TYPE_CHECKING = False  # collections.abc would import collections on the tools' start-up path
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class PerfEventLink(Link):
