@@ -79,11 +79,12 @@ class UprobeMulti(Link):
         try:
             fd = FD(bpf(Cmd.LINK_CREATE, attr, what))
         except SyscallError as exc:
-            if exc.errno == ENOTSUPP:
+            if exc.errno == ENOTSUPP:  # the kernel refuses the whole link for one probe: name it
                 bad = _first_refused(attr, file_offsets)
-                exc.args = (f"{exc.args[0]}; the kernel cannot probe "
-                            f"{names[bad] if names else hex(file_offsets[bad])} in {path} (its first instruction "
-                            "cannot be stepped over, e.g. a lock-prefixed one): leave that function out",)
+                raise SyscallError(
+                    f"{what}: the kernel cannot probe {names[bad] if names else hex(file_offsets[bad])} (its first "
+                    "instruction cannot be stepped over, e.g. a lock-prefixed one): leave that function out",
+                    exc.errno, exc.op) from None
             raise _hint(exc, kind) from None
         super().__init__(fd)
         self.kind = kind
