@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from purebpf.trace import ast
 from purebpf.trace.location import Diagnostics
-from purebpf.trace.semantic.scope import STACK_MODES
+from purebpf.trace.semantic.scope import DEFAULT_MAX_STRLEN, STACK_MODES
 
 LICENSES = ("Dual MIT/GPL", "Dual BSD/GPL", "Dual MPL/GPL", "GPL and additional rights", "GPL v2", "GPL")
 MISSING_PROBES = ("error", "warn", "ignore")
@@ -26,9 +26,6 @@ IGNORED = frozenset({
     "use_blazesym",
 })
 ENV_PREFIX = "BPFTRACE_"
-# as current bpftrace (0.17, the oracle of tests/trace, sized strings at 64 bytes): paths are often longer than
-# 64 characters.  Strings that big live in per-CPU scratch memory, and records send a string only up to its NUL
-DEFAULT_MAX_STRLEN = 1024
 MAX_MAX_STRLEN = 1 << 16  # a string is copied whole into events and map slots: keep it sane
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from purebpf.trace.render import Avg, Hist, LHist, Stats
 from purebpf.trace.semantic import MapInfo
+from purebpf.trace.semantic.scope import DEFAULT_MAX_STRLEN
 from purebpf.trace.types import TType
 
 
@@ -242,7 +243,7 @@ def _member(t: TType, data: bytes, bit_offset: int, width: int, enums) -> object
 class StringTruncation:
     """How a string str() cut at max_strlen shows: its type has room for max_strlen characters and the NUL
     (``size``); one that fills them gets the trailer (config ``str_trunc_trailer``), as bpftrace prints it."""
-    size: int = 1025
+    size: int = DEFAULT_MAX_STRLEN + 1
     trailer: str = ".."
 
 

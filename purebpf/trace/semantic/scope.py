@@ -45,6 +45,9 @@ MAX_ARGS = 6  # x86_64 argument registers
 NSECS_CLOCKS = ("monotonic", "boot", "tai", "sw_tai")
 UNSAFE_FUNCTIONS = ("system", "signal", "override")
 STACK_MODES = ("bpftrace", "perf", "raw", "build_id")
+# as current bpftrace (0.17, the oracle of tests/trace, sized strings at 64 bytes): paths are often longer than
+# 64 characters.  Strings that big live in per-CPU scratch memory, and records send a string only up to its NUL
+DEFAULT_MAX_STRLEN = 1024
 DEFAULT_STACK_DEPTH = 127
 # operators folded in constant expressions (a tuple index such as ``$t[1 + 1]``)
 CONST_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -117,7 +120,7 @@ class Environment:
     options_read: dict[str, str] = field(default_factory=dict)  # getopt() names -> descriptions
     stack_mode: str = "bpftrace"  # kstack/ustack's mode when the call names none (config / BPFTRACE_STACK_MODE)
     pid: int | None = None  # -p: the process whose files uprobes may name (and whose mappings `uprobe:*:f` searches)
-    max_strlen: int = 1024  # characters str() keeps: its strings are one byte more, for the NUL (config max_strlen)
+    max_strlen: int = DEFAULT_MAX_STRLEN  # characters str() keeps; its strings have one more byte, the NUL
     debuginfo: tuple[str, ...] = ()  # --debuginfo: directories of separate debug files (uprobes' DWARF)
 
 
